@@ -1,0 +1,68 @@
+//! Names of every environment variable the helper reads, in one place.
+
+/// Directory of the token cache (default `~/.ecr`).
+pub const CACHE_DIR: &str = "AWS_ECR_CACHE_DIR";
+/// `true`/`1` disables the token cache entirely.
+pub const DISABLE_CACHE: &str = "AWS_ECR_DISABLE_CACHE";
+/// `true`/`1` turns `store` and `erase` into silent no-ops.
+pub const IGNORE_CREDS_STORAGE: &str = "AWS_ECR_IGNORE_CREDS_STORAGE";
+/// Verbosity of diagnostics: `error`, `warn` (default), `info`, `debug`, `trace`.
+pub const LOG: &str = "AWS_ECR_LOG";
+/// A file that diagnostics are also appended to (created 0600).
+pub const LOG_FILE: &str = "AWS_ECR_LOG_FILE";
+/// Total deadline of one `get`, in seconds (default 30).
+pub const TIMEOUT: &str = "AWS_ECR_TIMEOUT";
+/// How long to wait for another process refreshing the same registry, in seconds.
+pub const LOCK_TIMEOUT: &str = "AWS_ECR_LOCK_TIMEOUT";
+
+/// The standard AWS variable `AWS_PROFILE`.
+pub const AWS_PROFILE: &str = "AWS_PROFILE";
+/// The standard AWS variable `AWS_ACCESS_KEY_ID`.
+pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+/// The standard AWS variable `AWS_SECRET_ACCESS_KEY`.
+pub const AWS_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
+/// The standard AWS variable `AWS_SESSION_TOKEN`.
+pub const AWS_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
+/// The standard AWS variable `AWS_CONFIG_FILE`.
+pub const AWS_CONFIG_FILE: &str = "AWS_CONFIG_FILE";
+/// The standard AWS variable `AWS_SHARED_CREDENTIALS_FILE`.
+pub const AWS_SHARED_CREDENTIALS_FILE: &str = "AWS_SHARED_CREDENTIALS_FILE";
+/// The standard AWS variable `AWS_ROLE_ARN`.
+pub const AWS_ROLE_ARN: &str = "AWS_ROLE_ARN";
+/// The standard AWS variable `AWS_ROLE_SESSION_NAME`.
+pub const AWS_ROLE_SESSION_NAME: &str = "AWS_ROLE_SESSION_NAME";
+/// The standard AWS variable `AWS_WEB_IDENTITY_TOKEN_FILE`.
+pub const AWS_WEB_IDENTITY_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
+/// The standard AWS variable `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`.
+pub const AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: &str = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
+/// The standard AWS variable `AWS_CONTAINER_CREDENTIALS_FULL_URI`.
+pub const AWS_CONTAINER_CREDENTIALS_FULL_URI: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+/// The standard AWS variable `AWS_EC2_METADATA_DISABLED`.
+pub const AWS_EC2_METADATA_DISABLED: &str = "AWS_EC2_METADATA_DISABLED";
+/// The standard AWS variable `AWS_EC2_METADATA_SERVICE_ENDPOINT`.
+pub const AWS_EC2_METADATA_SERVICE_ENDPOINT: &str = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
+/// The standard AWS variable `AWS_CA_BUNDLE`.
+pub const AWS_CA_BUNDLE: &str = "AWS_CA_BUNDLE";
+/// The standard AWS variable `AWS_ENDPOINT_URL`.
+pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+/// The standard AWS variable `AWS_ENDPOINT_URL_ECR`.
+pub const AWS_ENDPOINT_URL_ECR: &str = "AWS_ENDPOINT_URL_ECR";
+/// The standard AWS variable `AWS_ENDPOINT_URL_ECR_PUBLIC`.
+pub const AWS_ENDPOINT_URL_ECR_PUBLIC: &str = "AWS_ENDPOINT_URL_ECR_PUBLIC";
+/// Set by aws-vault to the profile whose temporary credentials it exported.
+pub const AWS_VAULT: &str = "AWS_VAULT";
+
+/// The value of `name`, or `None` when it is unset or empty.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Whether `name` is set to a true value (`true`, `1`, `yes`, `on`, any case).
+pub fn flag(name: &str) -> bool {
+    var(name).is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "true" | "1" | "yes" | "on"
+        )
+    })
+}

@@ -1,0 +1,284 @@
+//! The policy: registry → cache → token source, with freshness, single-flight
+//! refreshes across processes, and the stale-but-valid fallback.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::cache::{secs, Cache, CacheEntry, CacheError, CacheLock, FORMAT_VERSION};
+use crate::ecr::{AuthToken, TokenSource};
+use crate::env;
+use crate::error::Result;
+use crate::identity::Identity;
+use crate::registry::Registry;
+use crate::secret::Secret;
+
+/// Default total deadline of one `get`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default wait for another process's refresh.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(20);
+/// A cached token this close to expiry is not served when a refresh fails.
+pub const MIN_FALLBACK_VALIDITY: Duration = Duration::from_secs(5 * 60);
+
+/// Gets registry logins, from the cache when it can.
+pub struct Helper<S> {
+    source: S,
+    cache: Option<Cache>,
+    timeout: Duration,
+    lock_timeout: Duration,
+}
+
+/// A login ready to hand out.
+#[derive(Debug, Clone)]
+pub struct Login {
+    /// Registry user name.
+    pub username: String,
+    /// Registry password.
+    pub password: Secret,
+    /// When it expires.
+    pub expires_at: SystemTime,
+}
+
+impl From<&CacheEntry> for Login {
+    fn from(e: &CacheEntry) -> Login {
+        Login {
+            username: e.username.clone(),
+            password: e.password.clone(),
+            expires_at: std::time::UNIX_EPOCH + Duration::from_secs(e.expires_at),
+        }
+    }
+}
+
+impl From<AuthToken> for Login {
+    fn from(t: AuthToken) -> Login {
+        Login {
+            username: t.username,
+            password: t.password,
+            expires_at: t.expires_at,
+        }
+    }
+}
+
+impl Login {
+    /// The base64 `user:password` form for `Authorization: Basic`.
+    pub fn basic_auth(&self) -> Secret {
+        AuthToken {
+            username: self.username.clone(),
+            password: self.password.clone(),
+            expires_at: self.expires_at,
+        }
+        .basic_auth()
+    }
+}
+
+impl<S: TokenSource> Helper<S> {
+    /// A helper with the cache and deadlines configured by the environment.
+    pub fn from_env(source: S) -> Helper<S> {
+        let seconds = |name: &str, default: Duration| match env::var(name) {
+            None => default,
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(s) if s > 0.0 && s.is_finite() => Duration::from_secs_f64(s.min(3600.0)),
+                _ => {
+                    crate::warn!("{name}={v:?} is not a positive number of seconds; using {}", default.as_secs());
+                    default
+                }
+            },
+        };
+        Helper {
+            source,
+            cache: Cache::from_env(),
+            timeout: seconds(env::TIMEOUT, DEFAULT_TIMEOUT),
+            lock_timeout: seconds(env::LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT),
+        }
+    }
+
+    /// A helper with explicit settings (tests).
+    pub fn new(source: S, cache: Option<Cache>, timeout: Duration, lock_timeout: Duration) -> Helper<S> {
+        Helper { source, cache, timeout, lock_timeout }
+    }
+
+    /// The cache, if enabled.
+    pub fn cache(&self) -> Option<&Cache> {
+        self.cache.as_ref()
+    }
+
+    /// A login for `registry` as `identity`.
+    pub fn login(&self, registry: &Registry, identity: &Identity) -> Result<Login> {
+        let started = Instant::now();
+        let host = registry.host();
+        let Some(cache) = &self.cache else {
+            return Ok(self.source.fetch(registry, identity, self.timeout)?.into());
+        };
+        let cached = cache.get(identity, host);
+        if let Some(e) = cached.as_ref().filter(|e| e.is_fresh(SystemTime::now())) {
+            crate::info!("cache hit for {host} ({} left)", human(e.remaining(SystemTime::now())));
+            return Ok(e.into());
+        }
+        let lock = match cache.lock(identity, host, self.lock_timeout.min(self.timeout)) {
+            Ok(lock) => Some(lock),
+            Err(e @ CacheError::LockTimeout { .. }) => {
+                crate::warn!("{e}; fetching without waiting any longer");
+                None
+            }
+            Err(e) => {
+                crate::warn!("{e}; continuing without the cache");
+                None
+            }
+        };
+        // Another process may have refreshed while we waited for the lock.
+        let cached = if lock.is_some() { cache.get(identity, host) } else { cached };
+        if let Some(e) = cached.as_ref().filter(|e| e.is_fresh(SystemTime::now())) {
+            crate::info!("cache hit for {host} after waiting for another process's refresh");
+            return Ok(e.into());
+        }
+        let remaining = self.timeout.saturating_sub(started.elapsed());
+        match self.source.fetch(registry, identity, remaining) {
+            Ok(token) => {
+                if let Some(lock) = &lock {
+                    self.store(cache, lock, host, identity, &token);
+                }
+                Ok(token.into())
+            }
+            Err(err) => match cached.filter(|e| e.remaining(SystemTime::now()) >= MIN_FALLBACK_VALIDITY) {
+                Some(e) => {
+                    crate::warn!(
+                        "refreshing the token for {host} failed ({err}); using the cached one, valid for {} more",
+                        human(e.remaining(SystemTime::now()))
+                    );
+                    Ok((&e).into())
+                }
+                None => Err(err.into()),
+            },
+        }
+    }
+
+    fn store(&self, cache: &Cache, lock: &CacheLock, host: &str, identity: &Identity, token: &AuthToken) {
+        let now = SystemTime::now();
+        if token.expires_at <= now {
+            crate::warn!("ECR returned a token for {host} that has already expired; not caching it");
+            return;
+        }
+        let entry = CacheEntry {
+            version: FORMAT_VERSION,
+            registry: host.to_string(),
+            identity: identity.fingerprint.clone(),
+            identity_label: identity.label.clone(),
+            username: token.username.clone(),
+            password: token.password.clone(),
+            requested_at: secs(now),
+            expires_at: secs(token.expires_at),
+        };
+        if let Err(e) = cache.put(lock, &entry) {
+            crate::warn!("{e}; the token was not cached");
+        }
+    }
+
+    /// Registries with a non-expired token for `identity`, from the cache alone.
+    pub fn known_registries(&self, identity: &Identity) -> Vec<String> {
+        let now = SystemTime::now();
+        self.cache
+            .as_ref()
+            .map(|c| c.entries(identity))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e.remaining(now) > Duration::ZERO)
+            .map(|e| e.registry)
+            .collect()
+    }
+}
+
+/// `5h 59m`, `4m 10s`.
+pub fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {}s", s / 60, s % 60),
+        _ => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ecr::FetchError;
+    use crate::identity::SourceKind;
+    use std::cell::{Cell, RefCell};
+
+    /// A token source that counts calls and answers from a script.
+    struct Fake {
+        calls: Cell<usize>,
+        next: RefCell<Vec<std::result::Result<Duration, ()>>>,
+    }
+
+    impl Fake {
+        fn new(answers: Vec<std::result::Result<Duration, ()>>) -> Fake {
+            Fake { calls: Cell::new(0), next: RefCell::new(answers) }
+        }
+    }
+
+    impl TokenSource for &Fake {
+        fn fetch(&self, _: &Registry, _: &Identity, _: Duration) -> std::result::Result<AuthToken, FetchError> {
+            self.calls.set(self.calls.get() + 1);
+            match self.next.borrow_mut().remove(0) {
+                Ok(lifetime) => Ok(AuthToken {
+                    username: "AWS".into(),
+                    password: Secret::new(format!("pw{}", self.calls.get())),
+                    expires_at: SystemTime::now() + lifetime,
+                }),
+                Err(()) => Err(FetchError::Unavailable { region: "r".into(), detail: "down".into() }),
+            }
+        }
+    }
+
+    fn setup() -> (tempfile::TempDir, Registry, Identity) {
+        let id = Identity { fingerprint: "f".repeat(64), label: "t".into(), source: SourceKind::Environment, profile: None };
+        let reg = Registry::parse("123456789012.dkr.ecr.us-east-1.amazonaws.com").unwrap();
+        (tempfile::tempdir().unwrap(), reg, id)
+    }
+
+    fn helper<'a>(fake: &'a Fake, dir: &tempfile::TempDir) -> Helper<&'a Fake> {
+        Helper::new(fake, Some(Cache::new(dir.path())), Duration::from_secs(5), Duration::from_secs(1))
+    }
+
+    const HOURS_12: Duration = Duration::from_secs(12 * 3600);
+
+    #[test]
+    fn second_login_is_a_cache_hit() {
+        let (dir, reg, id) = setup();
+        let fake = Fake::new(vec![Ok(HOURS_12)]);
+        let h = helper(&fake, &dir);
+        assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "pw1");
+        assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "pw1");
+        assert_eq!(fake.calls.get(), 1);
+        assert_eq!(h.known_registries(&id), vec![reg.host().to_string()]);
+    }
+
+    #[test]
+    fn past_half_life_refreshes_and_failure_falls_back_to_valid_token() {
+        let (dir, reg, id) = setup();
+        // 20 minutes of life: requested now, half-life 10 min from now... make it already past half-life
+        // by writing an entry requested long ago.
+        let cache = Cache::new(dir.path());
+        let lock = cache.lock(&id, reg.host(), Duration::from_secs(1)).unwrap();
+        let now = secs(SystemTime::now());
+        let entry = CacheEntry { version: FORMAT_VERSION, registry: reg.host().into(), identity: id.fingerprint.clone(), identity_label: "t".into(), username: "AWS".into(), password: Secret::new("old"), requested_at: now - 7 * 3600, expires_at: now + 5 * 3600 };
+        cache.put(&lock, &entry).unwrap();
+        drop(lock);
+        let fake = Fake::new(vec![Err(()), Ok(HOURS_12)]);
+        let h = helper(&fake, &dir);
+        assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "old");
+        assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "pw2");
+        assert_eq!(fake.calls.get(), 2);
+    }
+
+    #[test]
+    fn an_almost_expired_token_is_not_served_when_refresh_fails() {
+        let (dir, reg, id) = setup();
+        let cache = Cache::new(dir.path());
+        let lock = cache.lock(&id, reg.host(), Duration::from_secs(1)).unwrap();
+        let now = secs(SystemTime::now());
+        let entry = CacheEntry { version: FORMAT_VERSION, registry: reg.host().into(), identity: id.fingerprint.clone(), identity_label: "t".into(), username: "AWS".into(), password: Secret::new("old"), requested_at: now - 12 * 3600, expires_at: now + 60 };
+        cache.put(&lock, &entry).unwrap();
+        drop(lock);
+        let fake = Fake::new(vec![Err(())]);
+        assert!(helper(&fake, &dir).login(&reg, &id).is_err());
+    }
+}

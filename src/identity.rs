@@ -1,0 +1,362 @@
+//! Who is asking: an identity fingerprint computed from local configuration
+//! only (environment variables and the shared AWS files), so that a cache hit
+//! needs neither the SDK nor the network.
+//!
+//! The rule (also in the README): the fingerprint is the SHA-256 of the
+//! credential source the AWS SDK's default chain would pick, described by what
+//! stays the same while its credentials rotate:
+//!
+//! | source | described by |
+//! |---|---|
+//! | `AWS_ACCESS_KEY_ID` in the environment | the access key id (with aws-vault, `AWS_VAULT`'s profile instead) |
+//! | profile with static keys | profile name + access key id |
+//! | profile with `role_arn` | profile name + role ARN, external id, MFA serial + its source, recursively |
+//! | profile with SSO | profile name + start URL, account id, role name |
+//! | profile with `credential_process` | profile name + the command line |
+//! | web identity (env or profile) | role ARN + token file path |
+//! | ECS / EKS pod identity | the container credentials URI |
+//! | EC2 instance metadata | the metadata endpoint + the machine id |
+//!
+//! plus the ECR endpoint overrides. Secrets (secret keys, session tokens) are
+//! never part of it, and the input is hashed, so the fingerprint reveals nothing.
+
+use sha2::{Digest, Sha256};
+
+use crate::env;
+use crate::profile::{ProfileSet, Section};
+
+/// Where credentials will come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` in the environment.
+    Environment,
+    /// A profile of the shared config files.
+    Profile,
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`.
+    WebIdentity,
+    /// The ECS / EKS container credentials endpoint.
+    Container,
+    /// The EC2 instance metadata service.
+    InstanceMetadata,
+    /// Nothing: no credentials can be found.
+    None,
+}
+
+/// The identity a token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Hex SHA-256 of the canonical description (see the module docs).
+    pub fingerprint: String,
+    /// A human description, without secrets, for `cache show` and `doctor`.
+    pub label: String,
+    /// The kind of credential source.
+    pub source: SourceKind,
+    /// The profile the SDK will use, when one is selected explicitly.
+    pub profile: Option<String>,
+}
+
+impl Identity {
+    /// Resolves the identity of the current process from its environment and files.
+    pub fn resolve() -> Result<Identity, IdentityError> {
+        Self::resolve_with(&ProfileSet::load(), &|name| env::var(name))
+    }
+
+    /// Resolves the identity from the given profiles and environment.
+    pub fn resolve_with(
+        profiles: &ProfileSet,
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Identity, IdentityError> {
+        let mut parts: Vec<String> = Vec::new();
+        let explicit_profile = var(env::AWS_PROFILE);
+        let (source, label) = if let (Some(akid), Some(_)) =
+            (var(env::AWS_ACCESS_KEY_ID), var(env::AWS_SECRET_ACCESS_KEY))
+        {
+            match var(env::AWS_VAULT) {
+                Some(vault) if var(env::AWS_SESSION_TOKEN).is_some() => {
+                    parts.push(format!("aws-vault={vault}"));
+                    if let Some(section) = profiles.profile(&vault) {
+                        describe_profile(profiles, &vault, section, &mut parts, 0)?;
+                    }
+                    (SourceKind::Environment, format!("aws-vault profile {vault}"))
+                }
+                _ => {
+                    parts.push(format!("env-access-key={akid}"));
+                    (
+                        SourceKind::Environment,
+                        "access keys from the environment".to_string(),
+                    )
+                }
+            }
+        } else if let Some(section) = profiles
+            .profile(explicit_profile.as_deref().unwrap_or("default"))
+            .filter(|s| has_credential_source(s))
+        {
+            let name = explicit_profile.clone().unwrap_or_else(|| "default".into());
+            let how = describe_profile(profiles, &name, section, &mut parts, 0)?;
+            (SourceKind::Profile, format!("profile {name} ({how})"))
+        } else if let Some(name) = &explicit_profile {
+            return Err(IdentityError::ProfileNotFound(name.clone()));
+        } else if let (Some(token_file), Some(role)) =
+            (var(env::AWS_WEB_IDENTITY_TOKEN_FILE), var(env::AWS_ROLE_ARN))
+        {
+            parts.push(format!("web-identity={role} token-file={token_file}"));
+            (
+                SourceKind::WebIdentity,
+                format!("web identity for role {role}"),
+            )
+        } else if let Some(uri) = var(env::AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)
+            .or_else(|| var(env::AWS_CONTAINER_CREDENTIALS_FULL_URI))
+        {
+            parts.push(format!("container={uri}"));
+            (
+                SourceKind::Container,
+                "ECS/EKS container credentials".to_string(),
+            )
+        } else if crate::imds::allowed(var) {
+            let endpoint = var(env::AWS_EC2_METADATA_SERVICE_ENDPOINT).unwrap_or_default();
+            parts.push(format!("imds={endpoint} machine={}", crate::imds::machine_id()));
+            (
+                SourceKind::InstanceMetadata,
+                "EC2 instance metadata".to_string(),
+            )
+        } else {
+            (SourceKind::None, "no credentials".to_string())
+        };
+        for name in [
+            env::AWS_ENDPOINT_URL,
+            env::AWS_ENDPOINT_URL_ECR,
+            env::AWS_ENDPOINT_URL_ECR_PUBLIC,
+        ] {
+            if let Some(v) = var(name) {
+                parts.push(format!("{name}={v}"));
+            }
+        }
+        let mut hasher = Sha256::new();
+        for p in &parts {
+            hasher.update(p.as_bytes());
+            hasher.update(b"\n");
+        }
+        let fingerprint = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Identity {
+            fingerprint,
+            label,
+            source,
+            profile: explicit_profile,
+        })
+    }
+
+    /// A short form of the fingerprint for directory names and messages.
+    pub fn short(&self) -> &str {
+        &self.fingerprint[..16]
+    }
+}
+
+/// Errors found in the local configuration before any network call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdentityError {
+    /// `AWS_PROFILE` names a profile that neither file defines with credentials.
+    #[error("AWS profile {0:?} (from AWS_PROFILE) is not defined with credentials in ~/.aws/config or ~/.aws/credentials: check the name, or run `aws configure --profile {0}`")]
+    ProfileNotFound(String),
+    /// `source_profile` chains loop or are too deep.
+    #[error("AWS profile {0:?}: source_profile chain loops or is deeper than 8 profiles")]
+    ProfileLoop(String),
+    /// `source_profile` names a missing profile.
+    #[error("AWS profile {profile:?} has source_profile = {source_profile:?}, which is not defined")]
+    MissingSourceProfile {
+        /// The profile that refers.
+        profile: String,
+        /// The missing profile.
+        source_profile: String,
+    },
+}
+
+const CREDENTIAL_KEYS: &[&str] = &[
+    "aws_access_key_id",
+    "role_arn",
+    "sso_start_url",
+    "sso_session",
+    "credential_process",
+    "web_identity_token_file",
+    "credential_source",
+];
+
+fn has_credential_source(section: &Section) -> bool {
+    CREDENTIAL_KEYS.iter().any(|k| section.contains_key(*k))
+}
+
+/// Appends the stable description of profile `name` to `parts`; returns a
+/// human summary.
+fn describe_profile(
+    profiles: &ProfileSet,
+    name: &str,
+    s: &Section,
+    parts: &mut Vec<String>,
+    depth: usize,
+) -> Result<String, IdentityError> {
+    if depth > 8 {
+        return Err(IdentityError::ProfileLoop(name.to_string()));
+    }
+    parts.push(format!("profile={name}"));
+    let get = |k: &str| s.get(k).map(String::as_str).unwrap_or_default();
+    if let Some(role) = s.get("role_arn") {
+        parts.push(format!(
+            "role={role} external-id={} mfa={}",
+            get("external_id"),
+            get("mfa_serial")
+        ));
+        if let Some(token_file) = s.get("web_identity_token_file") {
+            parts.push(format!("web-identity-token-file={token_file}"));
+            return Ok(format!("web identity for role {role}"));
+        }
+        if let Some(src) = s.get("credential_source") {
+            parts.push(format!("credential-source={src}"));
+            return Ok(format!("role {role} from {src}"));
+        }
+        let source_name = get("source_profile");
+        if source_name.is_empty() {
+            return Ok(format!("role {role}"));
+        }
+        let source = profiles.profile(source_name).ok_or_else(|| {
+            IdentityError::MissingSourceProfile {
+                profile: name.to_string(),
+                source_profile: source_name.to_string(),
+            }
+        })?;
+        if source_name == name {
+            // A profile may hold both the role and the keys that assume it.
+            if let Some(akid) = s.get("aws_access_key_id") {
+                parts.push(format!("access-key={akid}"));
+            }
+            return Ok(format!("role {role} via its own keys"));
+        }
+        let how = describe_profile(profiles, source_name, source, parts, depth + 1)?;
+        return Ok(format!("role {role} via profile {source_name} ({how})"));
+    }
+    if let Some(akid) = s.get("aws_access_key_id") {
+        parts.push(format!("access-key={akid}"));
+        return Ok("static keys".into());
+    }
+    if s.contains_key("sso_start_url") || s.contains_key("sso_session") {
+        let session = get("sso_session");
+        let start_url = profiles
+            .sso_session(session)
+            .and_then(|x| x.get("sso_start_url"))
+            .map(String::as_str)
+            .unwrap_or(get("sso_start_url"));
+        parts.push(format!(
+            "sso={start_url} account={} role={}",
+            get("sso_account_id"),
+            get("sso_role_name")
+        ));
+        return Ok(format!(
+            "SSO account {} role {}",
+            get("sso_account_id"),
+            get("sso_role_name")
+        ));
+    }
+    if let Some(cmd) = s.get("credential_process") {
+        parts.push(format!("process={cmd}"));
+        return Ok("credential_process".into());
+    }
+    Ok("no credential settings".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn resolve(config: &str, creds: &str, vars: &[(&str, &str)]) -> Result<Identity, IdentityError> {
+        let mut set = ProfileSet::default();
+        set.add_config(config);
+        set.add_credentials(creds);
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut map = map;
+        map.entry(env::AWS_EC2_METADATA_DISABLED.into()).or_insert("true".into());
+        Identity::resolve_with(&set, &|k| map.get(k).cloned())
+    }
+
+    const KEYS: &[(&str, &str)] = &[("AWS_ACCESS_KEY_ID", "AKIDONE"), ("AWS_SECRET_ACCESS_KEY", "s1")];
+
+    #[test]
+    fn env_keys_are_keyed_by_access_key_id_only() {
+        let a = resolve("", "", KEYS).unwrap();
+        let rotated_secret = resolve("", "", &[("AWS_ACCESS_KEY_ID", "AKIDONE"), ("AWS_SECRET_ACCESS_KEY", "s2")]).unwrap();
+        let other = resolve("", "", &[("AWS_ACCESS_KEY_ID", "AKIDTWO"), ("AWS_SECRET_ACCESS_KEY", "s1")]).unwrap();
+        assert_eq!(a.source, SourceKind::Environment);
+        assert_eq!(a.fingerprint, rotated_secret.fingerprint);
+        assert_ne!(a.fingerprint, other.fingerprint);
+        assert!(!a.label.contains("s1") && !a.label.contains("AKIDONE"));
+    }
+
+    #[test]
+    fn assumed_role_profile_survives_rotation_but_not_a_switch() {
+        let config = "[profile base]\n[profile dev]\nrole_arn = arn:aws:iam::1:role/dev\nsource_profile = base\n[profile prod]\nrole_arn = arn:aws:iam::2:role/prod\nsource_profile = base\n";
+        let creds1 = "[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = one\n";
+        let creds2 = "[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = two\n";
+        let dev1 = resolve(config, creds1, &[("AWS_PROFILE", "dev")]).unwrap();
+        let dev2 = resolve(config, creds2, &[("AWS_PROFILE", "dev")]).unwrap();
+        let prod = resolve(config, creds1, &[("AWS_PROFILE", "prod")]).unwrap();
+        assert_eq!(dev1.fingerprint, dev2.fingerprint);
+        assert_ne!(dev1.fingerprint, prod.fingerprint);
+        assert_eq!(dev1.source, SourceKind::Profile);
+        assert!(dev1.label.contains("arn:aws:iam::1:role/dev"), "{}", dev1.label);
+    }
+
+    #[test]
+    fn env_keys_win_over_profile() {
+        let creds = "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = x\n";
+        assert_eq!(resolve("", creds, KEYS).unwrap().source, SourceKind::Environment);
+        assert_eq!(resolve("", creds, &[]).unwrap().source, SourceKind::Profile);
+    }
+
+    #[test]
+    fn sso_profiles_differ_by_role() {
+        let config = "[sso-session corp]\nsso_start_url = https://corp/start\n[profile a]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = Admin\n[profile b]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = ReadOnly\n";
+        let a = resolve(config, "", &[("AWS_PROFILE", "a")]).unwrap();
+        let b = resolve(config, "", &[("AWS_PROFILE", "b")]).unwrap();
+        assert_ne!(a.fingerprint, b.fingerprint);
+        assert!(a.label.contains("SSO"));
+    }
+
+    #[test]
+    fn aws_vault_sessions_share_a_fingerprint() {
+        let one = resolve("", "", &[("AWS_ACCESS_KEY_ID", "ASIAONE"), ("AWS_SECRET_ACCESS_KEY", "x"), ("AWS_SESSION_TOKEN", "t1"), ("AWS_VAULT", "dev")]).unwrap();
+        let two = resolve("", "", &[("AWS_ACCESS_KEY_ID", "ASIATWO"), ("AWS_SECRET_ACCESS_KEY", "y"), ("AWS_SESSION_TOKEN", "t2"), ("AWS_VAULT", "dev")]).unwrap();
+        let prod = resolve("", "", &[("AWS_ACCESS_KEY_ID", "ASIATWO"), ("AWS_SECRET_ACCESS_KEY", "y"), ("AWS_SESSION_TOKEN", "t2"), ("AWS_VAULT", "prod")]).unwrap();
+        assert_eq!(one.fingerprint, two.fingerprint);
+        assert_ne!(one.fingerprint, prod.fingerprint);
+    }
+
+    #[test]
+    fn web_identity_and_container_and_nothing() {
+        let w = resolve("", "", &[("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"), ("AWS_ROLE_ARN", "arn:aws:iam::1:role/pod")]).unwrap();
+        assert_eq!(w.source, SourceKind::WebIdentity);
+        let c = resolve("", "", &[("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc")]).unwrap();
+        assert_eq!(c.source, SourceKind::Container);
+        assert_eq!(resolve("", "", &[]).unwrap().source, SourceKind::None);
+    }
+
+    #[test]
+    fn endpoint_override_changes_the_fingerprint() {
+        let a = resolve("", "", KEYS).unwrap();
+        let mut vars = KEYS.to_vec();
+        vars.push(("AWS_ENDPOINT_URL_ECR", "http://127.0.0.1:1"));
+        assert_ne!(a.fingerprint, resolve("", "", &vars).unwrap().fingerprint);
+    }
+
+    #[test]
+    fn configuration_errors_are_explained() {
+        assert_eq!(resolve("", "", &[("AWS_PROFILE", "ghost")]), Err(IdentityError::ProfileNotFound("ghost".into())));
+        let looped = "[profile a]\nrole_arn = r\nsource_profile = b\n[profile b]\nrole_arn = r\nsource_profile = a\n";
+        assert!(matches!(resolve(looped, "", &[("AWS_PROFILE", "a")]), Err(IdentityError::ProfileLoop(_))));
+        let missing = "[profile a]\nrole_arn = r\nsource_profile = nope\n";
+        assert!(matches!(resolve(missing, "", &[("AWS_PROFILE", "a")]), Err(IdentityError::MissingSourceProfile { .. })));
+    }
+}

@@ -1,0 +1,216 @@
+//! The Docker credential-helper protocol over any reader and writer
+//! (docker/docker-credential-helpers is the reference). Byte-exact: Docker
+//! and friends parse these strings.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// What `get` prints on stdout for any failure; Docker then goes anonymous.
+pub const NOT_FOUND: &str = "credentials not found in native keychain";
+/// What `get` / `erase` print for empty input.
+pub const MISSING_SERVER_URL: &str = "no credentials server URL";
+/// What `store` prints when the stored JSON has no user name.
+pub const MISSING_USERNAME: &str = "no credentials username";
+/// What `store` / `erase` print: this helper does not keep credentials.
+pub const NOT_IMPLEMENTED: &str = "not implemented";
+/// Stdin is capped at this many bytes.
+pub const MAX_INPUT: u64 = 64 * 1024;
+
+/// The back end of the protocol.
+pub trait Credentials {
+    /// User name and password for `server_url`.
+    fn get(&self, server_url: &str) -> Result<(String, Secret)>;
+    /// Registries known to have credentials: URL → user name.
+    fn list(&self) -> Result<BTreeMap<String, String>>;
+    /// Whether `store` / `erase` should be silent no-ops.
+    fn ignore_storage(&self) -> bool;
+}
+
+/// A protocol outcome: the text for stdout and whether the command succeeded.
+/// Failures also carry the diagnostic for stderr.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Exact bytes for stdout.
+    pub stdout: String,
+    /// The real cause, for stderr (never on stdout).
+    pub diagnostic: Option<Error>,
+    /// Exit status 0?
+    pub success: bool,
+}
+
+impl Outcome {
+    fn ok(stdout: String) -> Outcome {
+        Outcome { stdout, diagnostic: None, success: true }
+    }
+
+    fn fail(stdout: &str, diagnostic: Option<Error>) -> Outcome {
+        Outcome { stdout: format!("{stdout}\n"), diagnostic, success: false }
+    }
+}
+
+/// Reads all of `input` (at most [`MAX_INPUT`] bytes).
+pub fn read_input(input: impl Read) -> Result<String> {
+    let mut bytes = Vec::new();
+    input
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Io(format!("cannot read stdin: {e}")))?;
+    if bytes.len() as u64 > MAX_INPUT {
+        return Err(Error::Usage(format!("input is larger than {} KiB; a registry name is a few dozen bytes", MAX_INPUT / 1024)));
+    }
+    String::from_utf8(bytes).map_err(|_| Error::Usage("input is not valid UTF-8".into()))
+}
+
+/// Runs one protocol action (`get`, `store`, `erase`, `list`).
+pub fn handle(helper: &dyn Credentials, action: &str, input: impl Read) -> Outcome {
+    match action {
+        "get" => get(helper, input),
+        "store" => store(helper, input),
+        "erase" => erase(helper, input),
+        "list" => list(helper),
+        other => Outcome::fail(&format!("Unknown credential action `{other}`"), None),
+    }
+}
+
+fn get(helper: &dyn Credentials, input: impl Read) -> Outcome {
+    let server_url = match read_input(input) {
+        Ok(s) => s.trim().to_string(),
+        Err(e) => return Outcome::fail(NOT_FOUND, Some(e)),
+    };
+    if server_url.is_empty() {
+        return Outcome::fail(MISSING_SERVER_URL, None);
+    }
+    match helper.get(&server_url) {
+        Ok((username, secret)) => {
+            #[derive(serde::Serialize)]
+            #[serde(rename_all = "PascalCase")]
+            struct Response<'a> {
+                #[serde(rename = "ServerURL")]
+                server_url: &'a str,
+                username: &'a str,
+                secret: &'a str,
+            }
+            let body = Response { server_url: &server_url, username: &username, secret: secret.expose() };
+            match serde_json::to_string(&body) {
+                Ok(json) => Outcome::ok(format!("{json}\n")),
+                Err(e) => Outcome::fail(NOT_FOUND, Some(Error::Io(e.to_string()))),
+            }
+        }
+        Err(e) => Outcome::fail(NOT_FOUND, Some(e)),
+    }
+}
+
+fn store(helper: &dyn Credentials, input: impl Read) -> Outcome {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        #[serde(rename = "ServerURL", default)]
+        server_url: String,
+        #[serde(rename = "Username", default)]
+        username: String,
+    }
+    let text = match read_input(input) {
+        Ok(t) => t,
+        Err(e) => return Outcome::fail(&e.to_string(), None),
+    };
+    let creds: Stored = match serde_json::from_str(&text) {
+        Ok(c) => c,
+        Err(e) => return Outcome::fail(&format!("error reading credentials from stdin: {e}"), None),
+    };
+    if creds.server_url.trim().is_empty() {
+        return Outcome::fail(MISSING_SERVER_URL, None);
+    }
+    if creds.username.trim().is_empty() {
+        return Outcome::fail(MISSING_USERNAME, None);
+    }
+    if helper.ignore_storage() {
+        return Outcome::ok(String::new());
+    }
+    Outcome::fail(NOT_IMPLEMENTED, None)
+}
+
+fn erase(helper: &dyn Credentials, input: impl Read) -> Outcome {
+    let server_url = match read_input(input) {
+        Ok(s) => s.trim().to_string(),
+        Err(e) => return Outcome::fail(&e.to_string(), None),
+    };
+    if server_url.is_empty() {
+        return Outcome::fail(MISSING_SERVER_URL, None);
+    }
+    if helper.ignore_storage() {
+        return Outcome::ok(String::new());
+    }
+    Outcome::fail(NOT_IMPLEMENTED, None)
+}
+
+fn list(helper: &dyn Credentials) -> Outcome {
+    let map = helper.list().unwrap_or_else(|e| {
+        crate::warn!("{e}");
+        BTreeMap::new()
+    });
+    match serde_json::to_string(&map) {
+        Ok(json) => Outcome::ok(format!("{json}\n")),
+        Err(e) => Outcome::fail(&e.to_string(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::NotEcr;
+
+    struct Fixed {
+        ignore: bool,
+    }
+
+    impl Credentials for Fixed {
+        fn get(&self, server_url: &str) -> Result<(String, Secret)> {
+            if server_url.contains("ecr") {
+                Ok(("AWS".into(), Secret::new("pa+ss/w=rd")))
+            } else {
+                Err(NotEcr { reason: "nope".into() }.into())
+            }
+        }
+        fn list(&self) -> Result<BTreeMap<String, String>> {
+            Ok([("https://1.dkr.ecr".to_string(), "AWS".to_string())].into())
+        }
+        fn ignore_storage(&self) -> bool {
+            self.ignore
+        }
+    }
+
+    fn run(action: &str, input: &str, ignore: bool) -> (String, bool) {
+        let o = handle(&Fixed { ignore }, action, input.as_bytes());
+        (o.stdout, o.success)
+    }
+
+    #[rustfmt::skip]
+    #[test]
+    fn protocol_strings_are_exact() {
+        assert_eq!(run("get", "https://x.ecr/\n", false), ("{\"ServerURL\":\"https://x.ecr/\",\"Username\":\"AWS\",\"Secret\":\"pa+ss/w=rd\"}\n".into(), true));
+        assert_eq!(run("get", "docker.io", false), ("credentials not found in native keychain\n".into(), false));
+        assert_eq!(run("get", "  \n", false), ("no credentials server URL\n".into(), false));
+        assert_eq!(run("store", r#"{"ServerURL":"h","Username":"u","Secret":"s"}"#, false), ("not implemented\n".into(), false));
+        assert_eq!(run("store", r#"{"ServerURL":"h","Username":"u","Secret":"s"}"#, true), ("".into(), true));
+        assert_eq!(run("store", r#"{"Username":"u"}"#, true), ("no credentials server URL\n".into(), false));
+        assert_eq!(run("store", r#"{"ServerURL":"h"}"#, true), ("no credentials username\n".into(), false));
+        assert!(!run("store", "not json", true).1);
+        assert_eq!(run("erase", "h", false), ("not implemented\n".into(), false));
+        assert_eq!(run("erase", "h", true), ("".into(), true));
+        assert_eq!(run("erase", "", true), ("no credentials server URL\n".into(), false));
+        assert_eq!(run("list", "", false), ("{\"https://1.dkr.ecr\":\"AWS\"}\n".into(), true));
+        assert_eq!(run("frob", "", false), ("Unknown credential action `frob`\n".into(), false));
+    }
+
+    #[test]
+    fn oversized_and_invalid_input_is_refused() {
+        let big = "a".repeat(MAX_INPUT as usize + 10);
+        let o = handle(&Fixed { ignore: false }, "get", big.as_bytes());
+        assert_eq!(o.stdout, format!("{NOT_FOUND}\n"));
+        assert!(o.diagnostic.unwrap().to_string().contains("larger than"));
+        let o = handle(&Fixed { ignore: false }, "get", &[0xff, 0xfe][..]);
+        assert!(o.diagnostic.unwrap().to_string().contains("UTF-8"));
+    }
+}

@@ -1,0 +1,390 @@
+//! Registry hostnames: which strings name an ECR registry, and what they say
+//! about account, region, partition, FIPS and dual-stack.
+//!
+//! Parsing is purely local: nothing here touches the network, so a hostname
+//! that is not ECR is rejected before any credential or API work starts.
+
+use std::fmt;
+
+/// An ECR registry named by a hostname.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registry {
+    /// A private registry, `<account>.dkr.ecr.<region>.<domain>` and friends.
+    Private(PrivateRegistry),
+    /// ECR Public (`public.ecr.aws`, `ecr-public.aws.com`).
+    Public {
+        /// The host as normalised (lower case, no scheme, path or port).
+        host: String,
+    },
+}
+
+/// A private ECR registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateRegistry {
+    /// The 12-digit AWS account id.
+    pub account: String,
+    /// The AWS region, e.g. `us-east-1`.
+    pub region: String,
+    /// The hostname asked for the FIPS endpoint (`dkr.ecr-fips`).
+    pub fips: bool,
+    /// The hostname is a dual-stack (IPv4 + IPv6) one (`dkr-ecr.<region>.on.aws`).
+    pub dual_stack: bool,
+    /// The AWS partition the domain belongs to.
+    pub partition: Partition,
+    /// The host as normalised (lower case, no scheme, path or port).
+    pub host: String,
+}
+
+/// AWS partitions that ECR hostnames can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partition {
+    /// Commercial regions (`amazonaws.com`, `on.aws`).
+    Aws,
+    /// AWS GovCloud (US) (`us-gov-*` regions).
+    AwsUsGov,
+    /// China (`amazonaws.com.cn`).
+    AwsCn,
+    /// AWS European Sovereign Cloud (`amazonaws.eu`).
+    AwsEusc,
+    /// US ISO East (`c2s.ic.gov`).
+    AwsIso,
+    /// US ISOB East (`sc2s.sgov.gov`).
+    AwsIsoB,
+    /// EU ISOE West (`cloud.adc-e.uk`).
+    AwsIsoE,
+    /// US ISOF (`csp.hci.ic.gov`).
+    AwsIsoF,
+}
+
+impl Partition {
+    /// The partition's id as AWS writes it in ARNs.
+    pub fn id(self) -> &'static str {
+        match self {
+            Partition::Aws => "aws",
+            Partition::AwsUsGov => "aws-us-gov",
+            Partition::AwsCn => "aws-cn",
+            Partition::AwsEusc => "aws-eusc",
+            Partition::AwsIso => "aws-iso",
+            Partition::AwsIsoB => "aws-iso-b",
+            Partition::AwsIsoE => "aws-iso-e",
+            Partition::AwsIsoF => "aws-iso-f",
+        }
+    }
+}
+
+impl fmt::Display for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// Why a string is not an ECR registry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an ECR registry: {reason}")]
+pub struct NotEcr {
+    /// What is wrong with it, for the user.
+    pub reason: String,
+}
+
+fn not_ecr(reason: impl Into<String>) -> NotEcr {
+    NotEcr {
+        reason: reason.into(),
+    }
+}
+
+/// Domains of private `dkr.ecr` hostnames, with their partition.
+const DOMAINS: &[(&str, Partition)] = &[
+    ("amazonaws.com", Partition::Aws),
+    ("amazonaws.com.cn", Partition::AwsCn),
+    ("amazonaws.eu", Partition::AwsEusc),
+    ("c2s.ic.gov", Partition::AwsIso),
+    ("sc2s.sgov.gov", Partition::AwsIsoB),
+    ("cloud.adc-e.uk", Partition::AwsIsoE),
+    ("csp.hci.ic.gov", Partition::AwsIsoF),
+];
+
+/// Domains of dual-stack `dkr-ecr` hostnames, with their partition.
+const DUAL_STACK_DOMAINS: &[(&str, Partition)] = &[
+    ("on.aws", Partition::Aws),
+    ("on.amazonwebservices.com.cn", Partition::AwsCn),
+];
+
+/// Hosts of ECR Public.
+const PUBLIC_HOSTS: &[&str] = &["public.ecr.aws", "ecr-public.aws.com"];
+
+/// The longest input worth looking at; real hostnames are far shorter.
+const MAX_INPUT: usize = 1024;
+
+impl Registry {
+    /// Parses what Docker sends: a bare host, `https://host`, `host/path`,
+    /// `host:port`, in any letter case.
+    pub fn parse(input: &str) -> Result<Registry, NotEcr> {
+        let host = host_of(input)?;
+        if PUBLIC_HOSTS.contains(&host.as_str()) {
+            return Ok(Registry::Public { host });
+        }
+        parse_private(&host).map(Registry::Private)
+    }
+
+    /// The normalised host (lower case; no scheme, port or path).
+    pub fn host(&self) -> &str {
+        match self {
+            Registry::Private(p) => &p.host,
+            Registry::Public { host } => host,
+        }
+    }
+
+    /// The region whose API serves this registry (ECR Public: `us-east-1`).
+    pub fn api_region(&self) -> &str {
+        match self {
+            Registry::Private(p) => &p.region,
+            Registry::Public { .. } => "us-east-1",
+        }
+    }
+}
+
+/// Extracts the lower-cased host from a registry reference.
+fn host_of(input: &str) -> Result<String, NotEcr> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Err(not_ecr("empty registry"));
+    }
+    if s.len() > MAX_INPUT {
+        return Err(not_ecr(format!(
+            "registry name is {} bytes long (at most {MAX_INPUT})",
+            s.len()
+        )));
+    }
+    let lower = s.to_ascii_lowercase();
+    let rest = ["https://", "http://"]
+        .iter()
+        .find_map(|scheme| lower.strip_prefix(scheme))
+        .unwrap_or(&lower);
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(not_ecr("a registry address must not carry user information ('@')"));
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) => {
+            if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(not_ecr(format!("bad port {port:?}")));
+            }
+            if port.parse::<u16>().is_err() {
+                return Err(not_ecr(format!("port {port} is out of range")));
+            }
+            host
+        }
+        None => authority,
+    };
+    let host = host.strip_suffix('.').unwrap_or(host);
+    if host.is_empty() {
+        return Err(not_ecr("no host name"));
+    }
+    if !host
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    {
+        return Err(not_ecr(format!(
+            "{:?} is not a plain DNS name",
+            host.escape_debug().to_string()
+        )));
+    }
+    Ok(host.to_string())
+}
+
+fn parse_private(host: &str) -> Result<PrivateRegistry, NotEcr> {
+    let unknown = || not_ecr(format!("{host} is not an ECR hostname"));
+    let (account, rest) = host.split_once('.').ok_or_else(unknown)?;
+    let (service, rest) = rest.split_once('.').ok_or_else(unknown)?;
+    let (dual_stack, fips, rest) = match service {
+        "dkr" => {
+            let (ecr, rest) = rest.split_once('.').ok_or_else(unknown)?;
+            match ecr {
+                "ecr" => (false, false, rest),
+                "ecr-fips" => (false, true, rest),
+                _ => return Err(unknown()),
+            }
+        }
+        "dkr-ecr" => (true, false, rest),
+        "dkr-ecr-fips" => (true, true, rest),
+        _ => return Err(unknown()),
+    };
+    let (region, domain) = rest.split_once('.').ok_or_else(unknown)?;
+    let domains = if dual_stack { DUAL_STACK_DOMAINS } else { DOMAINS };
+    let mut partition = domains
+        .iter()
+        .find(|(d, _)| *d == domain)
+        .map(|(_, p)| *p)
+        .ok_or_else(unknown)?;
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(not_ecr(format!(
+            "{host}: the account id must be exactly 12 digits"
+        )));
+    }
+    if !is_region(region) {
+        return Err(not_ecr(format!("{host}: {region:?} is not an AWS region")));
+    }
+    if partition == Partition::Aws && region.starts_with("us-gov-") {
+        partition = Partition::AwsUsGov;
+    }
+    Ok(PrivateRegistry {
+        account: account.to_string(),
+        region: region.to_string(),
+        fips,
+        dual_stack,
+        partition,
+        host: host.to_string(),
+    })
+}
+
+/// `us-east-1`, `us-gov-west-1`, `us-isob-east-1`, `eusc-de-east-1`: letters,
+/// hyphens, and a final number.
+fn is_region(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let first = parts.next().unwrap_or_default();
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return false;
+    };
+    s.len() <= 32
+        && (2..=4).contains(&first.len())
+        && first.bytes().all(|b| b.is_ascii_lowercase())
+        && !middle.is_empty()
+        && middle
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && !last.is_empty()
+        && last.len() <= 2
+        && last.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (name, input, expected: Ok((account, region, fips, dual_stack, partition)) or Err)
+    type Row = (
+        &'static str,
+        &'static str,
+        Option<(&'static str, &'static str, bool, bool, Partition)>,
+    );
+
+    const A: &str = "123456789012";
+    use Partition::*;
+
+    #[rustfmt::skip]
+    const PRIVATE: &[Row] = &[
+        ("bare host", "123456789012.dkr.ecr.us-east-1.amazonaws.com", Some((A, "us-east-1", false, false, Aws))),
+        ("https scheme", "https://123456789012.dkr.ecr.us-east-1.amazonaws.com", Some((A, "us-east-1", false, false, Aws))),
+        ("http scheme", "http://123456789012.dkr.ecr.us-west-2.amazonaws.com", Some((A, "us-west-2", false, false, Aws))),
+        ("with path", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app", Some((A, "eu-west-1", false, false, Aws))),
+        ("scheme, path, trailing slash", "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/v2/", Some((A, "eu-west-1", false, false, Aws))),
+        ("with port", "123456789012.dkr.ecr.us-east-1.amazonaws.com:443", Some((A, "us-east-1", false, false, Aws))),
+        ("port and path", "https://123456789012.dkr.ecr.us-east-1.amazonaws.com:443/repo", Some((A, "us-east-1", false, false, Aws))),
+        ("upper case", "123456789012.DKR.ECR.US-EAST-1.AMAZONAWS.COM", Some((A, "us-east-1", false, false, Aws))),
+        ("surrounding whitespace", "  123456789012.dkr.ecr.us-east-1.amazonaws.com\n", Some((A, "us-east-1", false, false, Aws))),
+        ("trailing dot (FQDN)", "123456789012.dkr.ecr.us-east-1.amazonaws.com.", Some((A, "us-east-1", false, false, Aws))),
+        ("fips", "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com", Some((A, "us-east-1", true, false, Aws))),
+        ("govcloud", "123456789012.dkr.ecr.us-gov-west-1.amazonaws.com", Some((A, "us-gov-west-1", false, false, AwsUsGov))),
+        ("govcloud fips", "123456789012.dkr.ecr-fips.us-gov-east-1.amazonaws.com", Some((A, "us-gov-east-1", true, false, AwsUsGov))),
+        ("china", "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", Some((A, "cn-north-1", false, false, AwsCn))),
+        ("china northwest", "123456789012.dkr.ecr.cn-northwest-1.amazonaws.com.cn", Some((A, "cn-northwest-1", false, false, AwsCn))),
+        ("european sovereign cloud", "123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu", Some((A, "eusc-de-east-1", false, false, AwsEusc))),
+        ("iso", "123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov", Some((A, "us-iso-east-1", false, false, AwsIso))),
+        ("isob", "123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov", Some((A, "us-isob-east-1", false, false, AwsIsoB))),
+        ("isoe", "123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk", Some((A, "eu-isoe-west-1", false, false, AwsIsoE))),
+        ("isof", "123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov", Some((A, "us-isof-south-1", false, false, AwsIsoF))),
+        ("dual-stack", "123456789012.dkr-ecr.us-east-1.on.aws", Some((A, "us-east-1", false, true, Aws))),
+        ("dual-stack fips", "123456789012.dkr-ecr-fips.us-east-2.on.aws", Some((A, "us-east-2", true, true, Aws))),
+        ("dual-stack govcloud", "123456789012.dkr-ecr.us-gov-west-1.on.aws", Some((A, "us-gov-west-1", false, true, AwsUsGov))),
+        ("dual-stack china", "123456789012.dkr-ecr.cn-north-1.on.amazonwebservices.com.cn", Some((A, "cn-north-1", false, true, AwsCn))),
+        ("new region", "123456789012.dkr.ecr.ap-southeast-5.amazonaws.com", Some((A, "ap-southeast-5", false, false, Aws))),
+        ("dual-stack with path", "https://123456789012.dkr-ecr.eu-central-1.on.aws/app", Some((A, "eu-central-1", false, true, Aws))),
+        // Rejected.
+        ("empty", "", None),
+        ("whitespace only", " \t\n", None),
+        ("docker hub", "https://index.docker.io/v1/", None),
+        ("other registry", "ghcr.io", None),
+        ("lookalike suffix", "123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example", None),
+        ("lookalike prefix", "evil.example/123456789012.dkr.ecr.us-east-1.amazonaws.com", None),
+        ("userinfo pointing elsewhere", "123456789012.dkr.ecr.us-east-1.amazonaws.com@evil.example", None),
+        ("userinfo before host", "https://user:pw@123456789012.dkr.ecr.us-east-1.amazonaws.com", None),
+        ("11-digit account", "12345678901.dkr.ecr.us-east-1.amazonaws.com", None),
+        ("13-digit account", "1234567890123.dkr.ecr.us-east-1.amazonaws.com", None),
+        ("letters in account", "12345678901a.dkr.ecr.us-east-1.amazonaws.com", None),
+        ("no account", "dkr.ecr.us-east-1.amazonaws.com", None),
+        ("api endpoint, not registry", "api.ecr.us-east-1.amazonaws.com", None),
+        ("missing dkr", "123456789012.ecr.us-east-1.amazonaws.com", None),
+        ("unknown domain", "123456789012.dkr.ecr.us-east-1.amazonaws.org", None),
+        ("dual-stack label on classic domain", "123456789012.dkr-ecr.us-east-1.amazonaws.com", None),
+        ("classic label on dual-stack domain", "123456789012.dkr.ecr.us-east-1.on.aws", None),
+        ("bad region", "123456789012.dkr.ecr.useast1.amazonaws.com", None),
+        ("region with dots", "123456789012.dkr.ecr.us.east.1.amazonaws.com", None),
+        ("empty port", "123456789012.dkr.ecr.us-east-1.amazonaws.com:", None),
+        ("port out of range", "123456789012.dkr.ecr.us-east-1.amazonaws.com:70000", None),
+        ("non-numeric port", "123456789012.dkr.ecr.us-east-1.amazonaws.com:https", None),
+        ("IPv6 literal", "[::1]:5000", None),
+        ("IPv4 address", "127.0.0.1:5000", None),
+        ("unicode lookalike", "123456789012.dkr.ecr.us-east-1.amazonaws.cоm", None),
+        ("NUL byte", "123456789012.dkr.ecr.us-east-1.amazonaws.com\0", None),
+        ("embedded newline", "123456789012.dkr.ecr.us-east-1.amazonaws.com\nevil.example", None),
+        ("underscore", "123456789012.dkr.ecr.us_east_1.amazonaws.com", None),
+        ("ftp scheme", "ftp://123456789012.dkr.ecr.us-east-1.amazonaws.com", None),
+        ("double fips", "123456789012.dkr.ecr-fips-fips.us-east-1.amazonaws.com", None),
+    ];
+
+    #[test]
+    fn private_hostname_table() {
+        assert!(PRIVATE.len() >= 40);
+        for (name, input, want) in PRIVATE {
+            let got = Registry::parse(input);
+            match (want, got) {
+                (Some((account, region, fips, dual, partition)), Ok(Registry::Private(p))) => {
+                    assert_eq!(
+                        (p.account.as_str(), p.region.as_str(), p.fips, p.dual_stack, p.partition),
+                        (*account, *region, *fips, *dual, *partition),
+                        "row {name:?}"
+                    );
+                    assert!(!p.host.contains(['/', ':', ' ']), "row {name:?}: host {}", p.host);
+                }
+                (None, Err(e)) => assert!(e.to_string().starts_with("not an ECR registry"), "row {name:?}"),
+                (want, got) => panic!("row {name:?}: input {input:?}: want {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[rustfmt::skip]
+    const PUBLIC: &[(&str, &str, &str)] = &[
+        ("public", "public.ecr.aws", "public.ecr.aws"),
+        ("public with scheme and path", "https://public.ecr.aws/nginx/nginx", "public.ecr.aws"),
+        ("public upper case", "PUBLIC.ECR.AWS", "public.ecr.aws"),
+        ("public alternate host", "ecr-public.aws.com", "ecr-public.aws.com"),
+    ];
+
+    #[test]
+    fn public_hostname_table() {
+        for (name, input, host) in PUBLIC {
+            assert_eq!(
+                Registry::parse(input),
+                Ok(Registry::Public { host: host.to_string() }),
+                "row {name:?}"
+            );
+        }
+        for bad in ["public.ecr.aws.evil.example", "notpublic.ecr.aws", "public.ecr.aws@evil.example"] {
+            assert!(Registry::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn host_is_normalised() {
+        let r = Registry::parse("HTTPS://123456789012.DKR.ECR.US-EAST-1.AMAZONAWS.COM:443/x").unwrap();
+        assert_eq!(r.host(), "123456789012.dkr.ecr.us-east-1.amazonaws.com");
+        assert_eq!(r.api_region(), "us-east-1");
+    }
+
+    #[test]
+    fn oversized_input_is_rejected() {
+        let long = format!("{}.dkr.ecr.us-east-1.amazonaws.com", "1".repeat(5000));
+        assert!(Registry::parse(&long).unwrap_err().reason.contains("bytes long"));
+    }
+}

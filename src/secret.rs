@@ -1,0 +1,64 @@
+//! A string that must never be printed: passwords, tokens, keys.
+
+use std::fmt;
+
+/// A secret value. `Debug` and `Display` print `****`; the value comes out only
+/// through [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The raw value. Call it only where the value is meant to leave the process
+    /// (the protocol's stdout, the cache file, an HTTP header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the secret is the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("****")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("****")
+    }
+}
+
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Secret;
+
+    #[test]
+    fn debug_and_display_are_redacted() {
+        let s = Secret::new("hunter2-password");
+        assert_eq!(format!("{s:?}"), "****");
+        assert_eq!(format!("{s}"), "****");
+        assert_eq!(format!("{:?}", Some(&s)), "Some(****)");
+        assert_eq!(s.expose(), "hunter2-password");
+    }
+}
