@@ -65,7 +65,9 @@ impl CacheEntry {
 
 /// Seconds since the epoch.
 pub fn secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Cache failures. None of them fails a `get`; they are reported as warnings.
@@ -151,7 +153,10 @@ impl Cache {
         let path = self.entry_path(identity, host);
         let entry = read_entry(&path)?;
         if entry.identity != identity.fingerprint || entry.registry != host {
-            crate::debug!("cache entry {} belongs to someone else; ignoring it", path.display());
+            crate::debug!(
+                "cache entry {} belongs to someone else; ignoring it",
+                path.display()
+            );
             return None;
         }
         Some(entry)
@@ -180,7 +185,12 @@ impl Cache {
     }
 
     /// Takes the refresh lock of (identity, host), waiting up to `timeout`.
-    pub fn lock(&self, identity: &Identity, host: &str, timeout: Duration) -> Result<CacheLock, CacheError> {
+    pub fn lock(
+        &self,
+        identity: &Identity,
+        host: &str,
+        timeout: Duration,
+    ) -> Result<CacheLock, CacheError> {
         let dir = self.identity_dir(identity);
         create_private_dir(&self.root)?;
         create_private_dir(&self.versioned())?;
@@ -192,7 +202,10 @@ impl Cache {
             .create(true)
             .truncate(false)
             .open(&lock_path)
-            .map_err(|source| CacheError::Dir { path: lock_path.clone(), source })?;
+            .map_err(|source| CacheError::Dir {
+                path: lock_path.clone(),
+                source,
+            })?;
         let start = Instant::now();
         let mut announced = false;
         loop {
@@ -200,11 +213,17 @@ impl Cache {
                 Ok(()) => break,
                 Err(fs::TryLockError::WouldBlock) => {}
                 Err(fs::TryLockError::Error(source)) => {
-                    return Err(CacheError::Dir { path: lock_path, source });
+                    return Err(CacheError::Dir {
+                        path: lock_path,
+                        source,
+                    });
                 }
             }
             if start.elapsed() >= timeout {
-                return Err(CacheError::LockTimeout { path: lock_path, waited: start.elapsed() });
+                return Err(CacheError::LockTimeout {
+                    path: lock_path,
+                    waited: start.elapsed(),
+                });
             }
             if !announced {
                 crate::debug!("another process is refreshing {host}; waiting for it");
@@ -212,14 +231,20 @@ impl Cache {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        Ok(CacheLock { _file: file, entry: self.entry_path(identity, host) })
+        Ok(CacheLock {
+            _file: file,
+            entry: self.entry_path(identity, host),
+        })
     }
 
     /// Writes `entry` atomically. Takes the lock so it cannot run unlocked.
     pub fn put(&self, lock: &CacheLock, entry: &CacheEntry) -> Result<(), CacheError> {
         let path = &lock.entry;
         let dir = path.parent().unwrap_or(&self.root);
-        let err = |source| CacheError::Write { path: path.clone(), source };
+        let err = |source| CacheError::Write {
+            path: path.clone(),
+            source,
+        };
         remove_stale_temp_files(dir);
         let mut tmp = tempfile::Builder::new()
             .prefix(".tmp-")
@@ -253,7 +278,9 @@ fn json_files(dir: &Path) -> impl Iterator<Item = PathBuf> {
         .map(|e| e.path())
         .filter(|p| {
             p.extension().is_some_and(|x| x == "json")
-                && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
         })
 }
 
@@ -275,11 +302,18 @@ fn read_entry(path: &Path) -> Option<CacheEntry> {
     match serde_json::from_slice::<Version>(&bytes) {
         Ok(v) if v.version == FORMAT_VERSION => {}
         Ok(v) => {
-            crate::debug!("cache entry {} has format version {}; ignoring it", path.display(), v.version);
+            crate::debug!(
+                "cache entry {} has format version {}; ignoring it",
+                path.display(),
+                v.version
+            );
             return None;
         }
         Err(_) => {
-            crate::debug!("cache entry {} is not valid JSON; ignoring it", path.display());
+            crate::debug!(
+                "cache entry {} is not valid JSON; ignoring it",
+                path.display()
+            );
             return None;
         }
     }
@@ -304,7 +338,10 @@ fn private_options() -> OpenOptions {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), CacheError> {
-    let err = |source| CacheError::Dir { path: dir.to_path_buf(), source };
+    let err = |source| CacheError::Dir {
+        path: dir.to_path_buf(),
+        source,
+    };
     match fs::metadata(dir) {
         Ok(m) if m.is_dir() => {
             #[cfg(unix)]
@@ -336,7 +373,9 @@ fn create_private_dir(dir: &Path) -> Result<(), CacheError> {
 
 /// Temp files left by a process killed mid-write are removed after ten minutes.
 fn remove_stale_temp_files(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let name = e.file_name();
         if !name.to_string_lossy().starts_with(".tmp-") {
@@ -428,7 +467,9 @@ mod tests {
         let cache = Cache::new(dir.path());
         let id = identity('a');
         let _held = cache.lock(&id, HOST, Duration::from_secs(1)).unwrap();
-        let err = cache.lock(&id, HOST, Duration::from_millis(50)).unwrap_err();
+        let err = cache
+            .lock(&id, HOST, Duration::from_millis(50))
+            .unwrap_err();
         assert!(err.to_string().contains("AWS_ECR_LOCK_TIMEOUT"), "{err}");
     }
 

@@ -68,7 +68,10 @@ pub fn run(args: &[String], stdin: impl Read, stdout: &mut dyn Write) -> ExitCod
         [cmd, ..] if matches!(*cmd, "get" | "store" | "erase" | "list" | "version") => {
             Err(Error::Usage(format!("{cmd} takes no arguments")))
         }
-        [cmd, ..] => Err(Error::Usage(format!("unknown command {:?}", cmd.escape_debug().to_string()))),
+        [cmd, ..] => Err(Error::Usage(format!(
+            "unknown command {:?}",
+            cmd.escape_debug().to_string()
+        ))),
     };
     match result {
         Ok(()) => ExitCode::Success,
@@ -91,7 +94,9 @@ fn write_out(stdout: &mut dyn Write, text: &str) -> Result<()> {
 }
 
 fn run_protocol(action: &str, stdin: impl Read, stdout: &mut dyn Write) -> ExitCode {
-    let backend = Backend { helper: Helper::from_env(SdkTokenSource) };
+    let backend = Backend {
+        helper: Helper::from_env(SdkTokenSource),
+    };
     let outcome = protocol::handle(&backend, action, stdin);
     if let Some(e) = &outcome.diagnostic {
         match e {
@@ -121,7 +126,12 @@ impl<S: TokenSource> Backend<S> {
     pub fn login(&self, server_url: &str) -> Result<(Registry, crate::helper::Login)> {
         let registry = Registry::parse(server_url)?;
         let identity = Identity::resolve()?;
-        crate::debug!("registry {} as {} ({})", registry.host(), identity.label, identity.short());
+        crate::debug!(
+            "registry {} as {} ({})",
+            registry.host(),
+            identity.label,
+            identity.short()
+        );
         let login = self.helper.login(&registry, &identity)?;
         Ok((registry, login))
     }
@@ -150,7 +160,10 @@ impl<S: TokenSource> Credentials for Backend<S> {
 
 fn cache_or_err() -> Result<Cache> {
     Cache::from_env().ok_or_else(|| {
-        Error::Usage(format!("the cache is disabled ({} is set, or there is no home directory)", env::DISABLE_CACHE))
+        Error::Usage(format!(
+            "the cache is disabled ({} is set, or there is no home directory)",
+            env::DISABLE_CACHE
+        ))
     })
 }
 
@@ -160,7 +173,11 @@ fn cache_show(stdout: &mut dyn Write) -> Result<()> {
     let now = std::time::SystemTime::now();
     let mut text = format!("cache directory: {}\n", cache.dir().display());
     if let Some(id) = &current {
-        text.push_str(&format!("current identity: {} ({})\n", id.short(), id.label));
+        text.push_str(&format!(
+            "current identity: {} ({})\n",
+            id.short(),
+            id.label
+        ));
     }
     let entries = cache.all_entries();
     if entries.is_empty() {
@@ -172,9 +189,14 @@ fn cache_show(stdout: &mut dyn Write) -> Result<()> {
         } else if e.is_fresh(now) {
             format!("valid, {} left", human(e.remaining(now)))
         } else {
-            format!("valid, {} left (refreshes on next use)", human(e.remaining(now)))
+            format!(
+                "valid, {} left (refreshes on next use)",
+                human(e.remaining(now))
+            )
         };
-        let mine = current.as_ref().is_some_and(|id| id.fingerprint == e.identity);
+        let mine = current
+            .as_ref()
+            .is_some_and(|id| id.fingerprint == e.identity);
         text.push_str(&format!(
             "{}{}  identity {} ({})  {state}\n",
             if mine { "* " } else { "  " },
@@ -189,5 +211,11 @@ fn cache_show(stdout: &mut dyn Write) -> Result<()> {
 fn cache_clear(stdout: &mut dyn Write) -> Result<()> {
     let cache = cache_or_err()?;
     let n = cache.clear()?;
-    write_out(stdout, &format!("removed {n} cached token(s) from {}\n", cache.dir().display()))
+    write_out(
+        stdout,
+        &format!(
+            "removed {n} cached token(s) from {}\n",
+            cache.dir().display()
+        ),
+    )
 }

@@ -165,7 +165,8 @@ impl TokenSource for SdkTokenSource {
 
 fn no_credentials_hint() -> String {
     if cfg!(target_os = "linux") {
-        "; the EC2 instance metadata service is not consulted off EC2 (set AWS_EC2_METADATA_SERVICE_ENDPOINT to force it)".into()
+        "; the EC2 instance metadata service is only consulted on EC2 (AWS_ECR_IMDS=on forces it)"
+            .into()
     } else {
         String::new()
     }
@@ -184,13 +185,23 @@ async fn fetch_async(registry: &Registry, identity: &Identity) -> Result<AuthTok
                 .read_timeout(Duration::from_secs(10))
                 .build(),
         );
-    if let Registry::Private(p) = registry {
+    // An endpoint override (a VPC endpoint, a test server) wins over the
+    // FIPS and dual-stack variants; the SDK refuses the combination.
+    let service_endpoint = match registry {
+        Registry::Private(_) => env::AWS_ENDPOINT_URL_ECR,
+        Registry::Public { .. } => env::AWS_ENDPOINT_URL_ECR_PUBLIC,
+    };
+    let overridden = env::var(service_endpoint).or_else(|| env::var(env::AWS_ENDPOINT_URL));
+    if let (Registry::Private(p), None) = (registry, &overridden) {
         if p.fips {
             loader = loader.use_fips(true);
         }
         if p.dual_stack {
             loader = loader.use_dual_stack(true);
         }
+    }
+    if let Some(url) = &overridden {
+        crate::debug!("ECR endpoint overridden: {url}");
     }
     if identity.source == SourceKind::InstanceMetadata {
         let provider_config = aws_config::provider_config::ProviderConfig::without_region()
@@ -199,7 +210,7 @@ async fn fetch_async(registry: &Registry, identity: &Identity) -> Result<AuthTok
         let imds = aws_config::imds::Client::builder()
             .configure(&provider_config)
             .connect_timeout(Duration::from_secs(1))
-            .read_timeout(Duration::from_secs(2))
+            .read_timeout(Duration::from_secs(1))
             .max_attempts(2)
             .build();
         let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
@@ -232,14 +243,19 @@ async fn fetch_async(registry: &Registry, identity: &Identity) -> Result<AuthTok
                 detail,
                 hint: "",
             },
-            "UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException"
-            | "InvalidClientTokenId" | "SignatureDoesNotMatch" => FetchError::AccessDenied {
+            "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "ExpiredTokenException"
+            | "InvalidClientTokenId"
+            | "SignatureDoesNotMatch" => FetchError::AccessDenied {
                 account: account.clone(),
                 region: api_region.clone(),
                 detail,
                 hint: "; the credentials themselves were rejected: check or refresh them",
             },
-            "ThrottlingException" | "ServerException" | "ServiceUnavailableException"
+            "ThrottlingException"
+            | "ServerException"
+            | "ServiceUnavailableException"
             | "InternalFailure" => FetchError::Unavailable {
                 region: api_region.clone(),
                 detail,
@@ -263,7 +279,9 @@ async fn fetch_async(registry: &Registry, identity: &Identity) -> Result<AuthTok
             // registry the principal can reach) but still scopes the answer
             // to one entry; the Go helper sends it too.
             #[allow(deprecated)]
-            let request = client.get_authorization_token().registry_ids(p.account.clone());
+            let request = client
+                .get_authorization_token()
+                .registry_ids(p.account.clone());
             let out = request
                 .send()
                 .await
@@ -342,10 +360,9 @@ where
 
 fn credentials_error(e: CredentialsError, identity: &Identity) -> FetchError {
     match e {
-        CredentialsError::CredentialsNotLoaded(_) => FetchError::NoCredentials(format!(
-            " (looked for {})",
-            identity.label
-        )),
+        CredentialsError::CredentialsNotLoaded(_) => {
+            FetchError::NoCredentials(format!(" (looked for {})", identity.label))
+        }
         other => FetchError::Credentials {
             source_label: identity.label.clone(),
             detail: DisplayErrorContext(&other).to_string(),
@@ -361,28 +378,31 @@ fn http_client() -> Result<SharedHttpClient, FetchError> {
     use aws_smithy_http_client::{proxy::ProxyConfig, Connector};
     let mut trust = TrustStore::default();
     if let Some(path) = env::var(env::AWS_CA_BUNDLE) {
-        trust = trust.with_pem_certificate(crate::tls::read_ca_bundle(&path).map_err(|e| {
-            FetchError::Other(format!("{}={path}: {e}", env::AWS_CA_BUNDLE))
-        })?);
+        trust = trust.with_pem_certificate(
+            crate::tls::read_ca_bundle(&path)
+                .map_err(|e| FetchError::Other(format!("{}={path}: {e}", env::AWS_CA_BUNDLE)))?,
+        );
     }
     let context = TlsContext::builder()
         .with_trust_store(trust)
         .build()
         .map_err(|e| FetchError::Other(format!("TLS set-up failed: {e}")))?;
-    Ok(aws_smithy_http_client::Builder::new().build_with_connector_fn(
-        move |settings, components| {
-            let mut builder = Connector::builder();
-            builder.set_connector_settings(settings.cloned());
-            if let Some(components) = components {
-                builder.set_sleep_impl(components.sleep_impl());
-            }
-            builder
-                .proxy_config(ProxyConfig::from_env())
-                .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-                .tls_context(context.clone())
-                .build()
-        },
-    ))
+    Ok(
+        aws_smithy_http_client::Builder::new().build_with_connector_fn(
+            move |settings, components| {
+                let mut builder = Connector::builder();
+                builder.set_connector_settings(settings.cloned());
+                if let Some(components) = components {
+                    builder.set_sleep_impl(components.sleep_impl());
+                }
+                builder
+                    .proxy_config(ProxyConfig::from_env())
+                    .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+                    .tls_context(context.clone())
+                    .build()
+            },
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -393,10 +413,25 @@ mod tests {
     fn tokens_decode_and_reject_garbage() {
         let at = SystemTime::UNIX_EPOCH;
         let ok = AuthToken::decode("QVdTOnBhc3N3b3Jk", at).unwrap();
-        assert_eq!((ok.username.as_str(), ok.password.expose()), ("AWS", "password"));
+        assert_eq!(
+            (ok.username.as_str(), ok.password.expose()),
+            ("AWS", "password")
+        );
         assert_eq!(ok.basic_auth().expose(), "QVdTOnBhc3N3b3Jk");
-        for bad in ["not base64!", "QVdTcGFzc3dvcmQ=" /* AWSpassword */, "OnBhc3M=" /* :pass */, "QVdTOg==" /* AWS: */, "//79"] {
-            assert!(matches!(AuthToken::decode(bad, at), Err(FetchError::MalformedToken(_))), "{bad}");
+        for bad in [
+            "not base64!",
+            "QVdTcGFzc3dvcmQ=", /* AWSpassword */
+            "OnBhc3M=",         /* :pass */
+            "QVdTOg==",         /* AWS: */
+            "//79",
+        ] {
+            assert!(
+                matches!(
+                    AuthToken::decode(bad, at),
+                    Err(FetchError::MalformedToken(_))
+                ),
+                "{bad}"
+            );
         }
     }
 

@@ -77,7 +77,10 @@ impl<S: TokenSource> Helper<S> {
             Some(v) => match v.trim().parse::<f64>() {
                 Ok(s) if s > 0.0 && s.is_finite() => Duration::from_secs_f64(s.min(3600.0)),
                 _ => {
-                    crate::warn!("{name}={v:?} is not a positive number of seconds; using {}", default.as_secs());
+                    crate::warn!(
+                        "{name}={v:?} is not a positive number of seconds; using {}",
+                        default.as_secs()
+                    );
                     default
                 }
             },
@@ -91,8 +94,18 @@ impl<S: TokenSource> Helper<S> {
     }
 
     /// A helper with explicit settings (tests).
-    pub fn new(source: S, cache: Option<Cache>, timeout: Duration, lock_timeout: Duration) -> Helper<S> {
-        Helper { source, cache, timeout, lock_timeout }
+    pub fn new(
+        source: S,
+        cache: Option<Cache>,
+        timeout: Duration,
+        lock_timeout: Duration,
+    ) -> Helper<S> {
+        Helper {
+            source,
+            cache,
+            timeout,
+            lock_timeout,
+        }
     }
 
     /// The cache, if enabled.
@@ -109,7 +122,10 @@ impl<S: TokenSource> Helper<S> {
         };
         let cached = cache.get(identity, host);
         if let Some(e) = cached.as_ref().filter(|e| e.is_fresh(SystemTime::now())) {
-            crate::info!("cache hit for {host} ({} left)", human(e.remaining(SystemTime::now())));
+            crate::info!(
+                "cache hit for {host} ({} left)",
+                human(e.remaining(SystemTime::now()))
+            );
             return Ok(e.into());
         }
         let lock = match cache.lock(identity, host, self.lock_timeout.min(self.timeout)) {
@@ -124,7 +140,11 @@ impl<S: TokenSource> Helper<S> {
             }
         };
         // Another process may have refreshed while we waited for the lock.
-        let cached = if lock.is_some() { cache.get(identity, host) } else { cached };
+        let cached = if lock.is_some() {
+            cache.get(identity, host)
+        } else {
+            cached
+        };
         if let Some(e) = cached.as_ref().filter(|e| e.is_fresh(SystemTime::now())) {
             crate::info!("cache hit for {host} after waiting for another process's refresh");
             return Ok(e.into());
@@ -137,23 +157,34 @@ impl<S: TokenSource> Helper<S> {
                 }
                 Ok(token.into())
             }
-            Err(err) => match cached.filter(|e| e.remaining(SystemTime::now()) >= MIN_FALLBACK_VALIDITY) {
-                Some(e) => {
-                    crate::warn!(
+            Err(err) => {
+                match cached.filter(|e| e.remaining(SystemTime::now()) >= MIN_FALLBACK_VALIDITY) {
+                    Some(e) => {
+                        crate::warn!(
                         "refreshing the token for {host} failed ({err}); using the cached one, valid for {} more",
                         human(e.remaining(SystemTime::now()))
                     );
-                    Ok((&e).into())
+                        Ok((&e).into())
+                    }
+                    None => Err(err.into()),
                 }
-                None => Err(err.into()),
-            },
+            }
         }
     }
 
-    fn store(&self, cache: &Cache, lock: &CacheLock, host: &str, identity: &Identity, token: &AuthToken) {
+    fn store(
+        &self,
+        cache: &Cache,
+        lock: &CacheLock,
+        host: &str,
+        identity: &Identity,
+        token: &AuthToken,
+    ) {
         let now = SystemTime::now();
         if token.expires_at <= now {
-            crate::warn!("ECR returned a token for {host} that has already expired; not caching it");
+            crate::warn!(
+                "ECR returned a token for {host} that has already expired; not caching it"
+            );
             return;
         }
         let entry = CacheEntry {
@@ -210,12 +241,20 @@ mod tests {
 
     impl Fake {
         fn new(answers: Vec<std::result::Result<Duration, ()>>) -> Fake {
-            Fake { calls: Cell::new(0), next: RefCell::new(answers) }
+            Fake {
+                calls: Cell::new(0),
+                next: RefCell::new(answers),
+            }
         }
     }
 
     impl TokenSource for &Fake {
-        fn fetch(&self, _: &Registry, _: &Identity, _: Duration) -> std::result::Result<AuthToken, FetchError> {
+        fn fetch(
+            &self,
+            _: &Registry,
+            _: &Identity,
+            _: Duration,
+        ) -> std::result::Result<AuthToken, FetchError> {
             self.calls.set(self.calls.get() + 1);
             match self.next.borrow_mut().remove(0) {
                 Ok(lifetime) => Ok(AuthToken {
@@ -223,19 +262,32 @@ mod tests {
                     password: Secret::new(format!("pw{}", self.calls.get())),
                     expires_at: SystemTime::now() + lifetime,
                 }),
-                Err(()) => Err(FetchError::Unavailable { region: "r".into(), detail: "down".into() }),
+                Err(()) => Err(FetchError::Unavailable {
+                    region: "r".into(),
+                    detail: "down".into(),
+                }),
             }
         }
     }
 
     fn setup() -> (tempfile::TempDir, Registry, Identity) {
-        let id = Identity { fingerprint: "f".repeat(64), label: "t".into(), source: SourceKind::Environment, profile: None };
+        let id = Identity {
+            fingerprint: "f".repeat(64),
+            label: "t".into(),
+            source: SourceKind::Environment,
+            profile: None,
+        };
         let reg = Registry::parse("123456789012.dkr.ecr.us-east-1.amazonaws.com").unwrap();
         (tempfile::tempdir().unwrap(), reg, id)
     }
 
     fn helper<'a>(fake: &'a Fake, dir: &tempfile::TempDir) -> Helper<&'a Fake> {
-        Helper::new(fake, Some(Cache::new(dir.path())), Duration::from_secs(5), Duration::from_secs(1))
+        Helper::new(
+            fake,
+            Some(Cache::new(dir.path())),
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+        )
     }
 
     const HOURS_12: Duration = Duration::from_secs(12 * 3600);
@@ -259,7 +311,16 @@ mod tests {
         let cache = Cache::new(dir.path());
         let lock = cache.lock(&id, reg.host(), Duration::from_secs(1)).unwrap();
         let now = secs(SystemTime::now());
-        let entry = CacheEntry { version: FORMAT_VERSION, registry: reg.host().into(), identity: id.fingerprint.clone(), identity_label: "t".into(), username: "AWS".into(), password: Secret::new("old"), requested_at: now - 7 * 3600, expires_at: now + 5 * 3600 };
+        let entry = CacheEntry {
+            version: FORMAT_VERSION,
+            registry: reg.host().into(),
+            identity: id.fingerprint.clone(),
+            identity_label: "t".into(),
+            username: "AWS".into(),
+            password: Secret::new("old"),
+            requested_at: now - 7 * 3600,
+            expires_at: now + 5 * 3600,
+        };
         cache.put(&lock, &entry).unwrap();
         drop(lock);
         let fake = Fake::new(vec![Err(()), Ok(HOURS_12)]);
@@ -275,7 +336,16 @@ mod tests {
         let cache = Cache::new(dir.path());
         let lock = cache.lock(&id, reg.host(), Duration::from_secs(1)).unwrap();
         let now = secs(SystemTime::now());
-        let entry = CacheEntry { version: FORMAT_VERSION, registry: reg.host().into(), identity: id.fingerprint.clone(), identity_label: "t".into(), username: "AWS".into(), password: Secret::new("old"), requested_at: now - 12 * 3600, expires_at: now + 60 };
+        let entry = CacheEntry {
+            version: FORMAT_VERSION,
+            registry: reg.host().into(),
+            identity: id.fingerprint.clone(),
+            identity_label: "t".into(),
+            username: "AWS".into(),
+            password: Secret::new("old"),
+            requested_at: now - 12 * 3600,
+            expires_at: now + 60,
+        };
         cache.put(&lock, &entry).unwrap();
         drop(lock);
         let fake = Fake::new(vec![Err(())]);

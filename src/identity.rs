@@ -77,7 +77,10 @@ impl Identity {
                     if let Some(section) = profiles.profile(&vault) {
                         describe_profile(profiles, &vault, section, &mut parts, 0)?;
                     }
-                    (SourceKind::Environment, format!("aws-vault profile {vault}"))
+                    (
+                        SourceKind::Environment,
+                        format!("aws-vault profile {vault}"),
+                    )
                 }
                 _ => {
                     parts.push(format!("env-access-key={akid}"));
@@ -96,9 +99,10 @@ impl Identity {
             (SourceKind::Profile, format!("profile {name} ({how})"))
         } else if let Some(name) = &explicit_profile {
             return Err(IdentityError::ProfileNotFound(name.clone()));
-        } else if let (Some(token_file), Some(role)) =
-            (var(env::AWS_WEB_IDENTITY_TOKEN_FILE), var(env::AWS_ROLE_ARN))
-        {
+        } else if let (Some(token_file), Some(role)) = (
+            var(env::AWS_WEB_IDENTITY_TOKEN_FILE),
+            var(env::AWS_ROLE_ARN),
+        ) {
             parts.push(format!("web-identity={role} token-file={token_file}"));
             (
                 SourceKind::WebIdentity,
@@ -114,7 +118,10 @@ impl Identity {
             )
         } else if crate::imds::allowed(var) {
             let endpoint = var(env::AWS_EC2_METADATA_SERVICE_ENDPOINT).unwrap_or_default();
-            parts.push(format!("imds={endpoint} machine={}", crate::imds::machine_id()));
+            parts.push(format!(
+                "imds={endpoint} machine={}",
+                crate::imds::machine_id()
+            ));
             (
                 SourceKind::InstanceMetadata,
                 "EC2 instance metadata".to_string(),
@@ -166,7 +173,9 @@ pub enum IdentityError {
     #[error("AWS profile {0:?}: source_profile chain loops or is deeper than 8 profiles")]
     ProfileLoop(String),
     /// `source_profile` names a missing profile.
-    #[error("AWS profile {profile:?} has source_profile = {source_profile:?}, which is not defined")]
+    #[error(
+        "AWS profile {profile:?} has source_profile = {source_profile:?}, which is not defined"
+    )]
     MissingSourceProfile {
         /// The profile that refers.
         profile: String,
@@ -221,12 +230,13 @@ fn describe_profile(
         if source_name.is_empty() {
             return Ok(format!("role {role}"));
         }
-        let source = profiles.profile(source_name).ok_or_else(|| {
-            IdentityError::MissingSourceProfile {
-                profile: name.to_string(),
-                source_profile: source_name.to_string(),
-            }
-        })?;
+        let source =
+            profiles
+                .profile(source_name)
+                .ok_or_else(|| IdentityError::MissingSourceProfile {
+                    profile: name.to_string(),
+                    source_profile: source_name.to_string(),
+                })?;
         if source_name == name {
             // A profile may hold both the role and the keys that assume it.
             if let Some(akid) = s.get("aws_access_key_id") {
@@ -271,24 +281,50 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn resolve(config: &str, creds: &str, vars: &[(&str, &str)]) -> Result<Identity, IdentityError> {
+    fn resolve(
+        config: &str,
+        creds: &str,
+        vars: &[(&str, &str)],
+    ) -> Result<Identity, IdentityError> {
         let mut set = ProfileSet::default();
         set.add_config(config);
         set.add_credentials(creds);
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let mut map = map;
-        map.entry(env::AWS_EC2_METADATA_DISABLED.into()).or_insert("true".into());
+        map.entry(env::AWS_EC2_METADATA_DISABLED.into())
+            .or_insert("true".into());
         Identity::resolve_with(&set, &|k| map.get(k).cloned())
     }
 
-    const KEYS: &[(&str, &str)] = &[("AWS_ACCESS_KEY_ID", "AKIDONE"), ("AWS_SECRET_ACCESS_KEY", "s1")];
+    const KEYS: &[(&str, &str)] = &[
+        ("AWS_ACCESS_KEY_ID", "AKIDONE"),
+        ("AWS_SECRET_ACCESS_KEY", "s1"),
+    ];
 
     #[test]
     fn env_keys_are_keyed_by_access_key_id_only() {
         let a = resolve("", "", KEYS).unwrap();
-        let rotated_secret = resolve("", "", &[("AWS_ACCESS_KEY_ID", "AKIDONE"), ("AWS_SECRET_ACCESS_KEY", "s2")]).unwrap();
-        let other = resolve("", "", &[("AWS_ACCESS_KEY_ID", "AKIDTWO"), ("AWS_SECRET_ACCESS_KEY", "s1")]).unwrap();
+        let rotated_secret = resolve(
+            "",
+            "",
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKIDONE"),
+                ("AWS_SECRET_ACCESS_KEY", "s2"),
+            ],
+        )
+        .unwrap();
+        let other = resolve(
+            "",
+            "",
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKIDTWO"),
+                ("AWS_SECRET_ACCESS_KEY", "s1"),
+            ],
+        )
+        .unwrap();
         assert_eq!(a.source, SourceKind::Environment);
         assert_eq!(a.fingerprint, rotated_secret.fingerprint);
         assert_ne!(a.fingerprint, other.fingerprint);
@@ -306,13 +342,20 @@ mod tests {
         assert_eq!(dev1.fingerprint, dev2.fingerprint);
         assert_ne!(dev1.fingerprint, prod.fingerprint);
         assert_eq!(dev1.source, SourceKind::Profile);
-        assert!(dev1.label.contains("arn:aws:iam::1:role/dev"), "{}", dev1.label);
+        assert!(
+            dev1.label.contains("arn:aws:iam::1:role/dev"),
+            "{}",
+            dev1.label
+        );
     }
 
     #[test]
     fn env_keys_win_over_profile() {
         let creds = "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = x\n";
-        assert_eq!(resolve("", creds, KEYS).unwrap().source, SourceKind::Environment);
+        assert_eq!(
+            resolve("", creds, KEYS).unwrap().source,
+            SourceKind::Environment
+        );
         assert_eq!(resolve("", creds, &[]).unwrap().source, SourceKind::Profile);
     }
 
@@ -327,18 +370,64 @@ mod tests {
 
     #[test]
     fn aws_vault_sessions_share_a_fingerprint() {
-        let one = resolve("", "", &[("AWS_ACCESS_KEY_ID", "ASIAONE"), ("AWS_SECRET_ACCESS_KEY", "x"), ("AWS_SESSION_TOKEN", "t1"), ("AWS_VAULT", "dev")]).unwrap();
-        let two = resolve("", "", &[("AWS_ACCESS_KEY_ID", "ASIATWO"), ("AWS_SECRET_ACCESS_KEY", "y"), ("AWS_SESSION_TOKEN", "t2"), ("AWS_VAULT", "dev")]).unwrap();
-        let prod = resolve("", "", &[("AWS_ACCESS_KEY_ID", "ASIATWO"), ("AWS_SECRET_ACCESS_KEY", "y"), ("AWS_SESSION_TOKEN", "t2"), ("AWS_VAULT", "prod")]).unwrap();
+        let one = resolve(
+            "",
+            "",
+            &[
+                ("AWS_ACCESS_KEY_ID", "ASIAONE"),
+                ("AWS_SECRET_ACCESS_KEY", "x"),
+                ("AWS_SESSION_TOKEN", "t1"),
+                ("AWS_VAULT", "dev"),
+            ],
+        )
+        .unwrap();
+        let two = resolve(
+            "",
+            "",
+            &[
+                ("AWS_ACCESS_KEY_ID", "ASIATWO"),
+                ("AWS_SECRET_ACCESS_KEY", "y"),
+                ("AWS_SESSION_TOKEN", "t2"),
+                ("AWS_VAULT", "dev"),
+            ],
+        )
+        .unwrap();
+        let prod = resolve(
+            "",
+            "",
+            &[
+                ("AWS_ACCESS_KEY_ID", "ASIATWO"),
+                ("AWS_SECRET_ACCESS_KEY", "y"),
+                ("AWS_SESSION_TOKEN", "t2"),
+                ("AWS_VAULT", "prod"),
+            ],
+        )
+        .unwrap();
         assert_eq!(one.fingerprint, two.fingerprint);
         assert_ne!(one.fingerprint, prod.fingerprint);
     }
 
     #[test]
     fn web_identity_and_container_and_nothing() {
-        let w = resolve("", "", &[("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"), ("AWS_ROLE_ARN", "arn:aws:iam::1:role/pod")]).unwrap();
+        let w = resolve(
+            "",
+            "",
+            &[
+                ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"),
+                ("AWS_ROLE_ARN", "arn:aws:iam::1:role/pod"),
+            ],
+        )
+        .unwrap();
         assert_eq!(w.source, SourceKind::WebIdentity);
-        let c = resolve("", "", &[("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc")]).unwrap();
+        let c = resolve(
+            "",
+            "",
+            &[(
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "/v2/credentials/abc",
+            )],
+        )
+        .unwrap();
         assert_eq!(c.source, SourceKind::Container);
         assert_eq!(resolve("", "", &[]).unwrap().source, SourceKind::None);
     }
@@ -353,10 +442,19 @@ mod tests {
 
     #[test]
     fn configuration_errors_are_explained() {
-        assert_eq!(resolve("", "", &[("AWS_PROFILE", "ghost")]), Err(IdentityError::ProfileNotFound("ghost".into())));
+        assert_eq!(
+            resolve("", "", &[("AWS_PROFILE", "ghost")]),
+            Err(IdentityError::ProfileNotFound("ghost".into()))
+        );
         let looped = "[profile a]\nrole_arn = r\nsource_profile = b\n[profile b]\nrole_arn = r\nsource_profile = a\n";
-        assert!(matches!(resolve(looped, "", &[("AWS_PROFILE", "a")]), Err(IdentityError::ProfileLoop(_))));
+        assert!(matches!(
+            resolve(looped, "", &[("AWS_PROFILE", "a")]),
+            Err(IdentityError::ProfileLoop(_))
+        ));
         let missing = "[profile a]\nrole_arn = r\nsource_profile = nope\n";
-        assert!(matches!(resolve(missing, "", &[("AWS_PROFILE", "a")]), Err(IdentityError::MissingSourceProfile { .. })));
+        assert!(matches!(
+            resolve(missing, "", &[("AWS_PROFILE", "a")]),
+            Err(IdentityError::MissingSourceProfile { .. })
+        ));
     }
 }

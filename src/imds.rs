@@ -5,7 +5,7 @@
 //! seconds. The rule:
 //!
 //! 1. `AWS_EC2_METADATA_DISABLED=true` → never.
-//! 2. `AWS_EC2_METADATA_SERVICE_ENDPOINT` set → always (you asked for it).
+//! 2. `AWS_ECR_IMDS=on` → always; `AWS_ECR_IMDS=off` → never.
 //! 3. Linux: only when the DMI / hypervisor identifiers say EC2
 //!    (`/sys/class/dmi/id/sys_vendor` or `bios_vendor` = `Amazon EC2`,
 //!    `board_asset_tag` = `i-…`, `product_uuid` or `/sys/hypervisor/uuid`
@@ -21,12 +21,18 @@ use crate::env;
 
 /// Whether the credential chain may use the instance metadata service.
 pub fn allowed(var: &dyn Fn(&str) -> Option<String>) -> bool {
-    let disabled = var(env::AWS_EC2_METADATA_DISABLED).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let disabled =
+        var(env::AWS_EC2_METADATA_DISABLED).is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if disabled {
         return false;
     }
-    if var(env::AWS_EC2_METADATA_SERVICE_ENDPOINT).is_some() {
-        return true;
+    match var(env::IMDS)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("on" | "true" | "1") => return true,
+        Some("off" | "false" | "0") => return false,
+        _ => {}
     }
     if cfg!(windows) {
         return true;
@@ -50,15 +56,19 @@ pub fn on_ec2(sys: &Path) -> bool {
 
 /// A stable id of this machine (part of the instance-metadata identity).
 pub fn machine_id() -> String {
-    ["/etc/machine-id", "/sys/class/dmi/id/board_asset_tag", "/var/lib/dbus/machine-id"]
-        .iter()
-        .find_map(|p| {
-            std::fs::read_to_string(p)
-                .ok()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        })
-        .unwrap_or_default()
+    [
+        "/etc/machine-id",
+        "/sys/class/dmi/id/board_asset_tag",
+        "/var/lib/dbus/machine-id",
+    ]
+    .iter()
+    .find_map(|p| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    })
+    .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -77,10 +87,22 @@ mod tests {
 
     #[test]
     fn ec2_is_recognised_by_its_identifiers() {
-        assert!(on_ec2(sysfs(&[("class/dmi/id/sys_vendor", "Amazon EC2\n")]).path()));
-        assert!(on_ec2(sysfs(&[("class/dmi/id/board_asset_tag", "i-0123456789abcdef0\n")]).path()));
-        assert!(on_ec2(sysfs(&[("hypervisor/uuid", "ec2e1916-9099-7caf-fd21-012345abcdef\n")]).path()));
-        assert!(!on_ec2(sysfs(&[("class/dmi/id/sys_vendor", "QEMU\n"), ("class/dmi/id/product_uuid", "4c4c4544-0000\n")]).path()));
+        assert!(on_ec2(
+            sysfs(&[("class/dmi/id/sys_vendor", "Amazon EC2\n")]).path()
+        ));
+        assert!(on_ec2(
+            sysfs(&[("class/dmi/id/board_asset_tag", "i-0123456789abcdef0\n")]).path()
+        ));
+        assert!(on_ec2(
+            sysfs(&[("hypervisor/uuid", "ec2e1916-9099-7caf-fd21-012345abcdef\n")]).path()
+        ));
+        assert!(!on_ec2(
+            sysfs(&[
+                ("class/dmi/id/sys_vendor", "QEMU\n"),
+                ("class/dmi/id/product_uuid", "4c4c4544-0000\n")
+            ])
+            .path()
+        ));
         assert!(!on_ec2(sysfs(&[]).path()));
     }
 
@@ -88,11 +110,13 @@ mod tests {
     fn environment_overrides() {
         let disabled = |k: &str| (k == env::AWS_EC2_METADATA_DISABLED).then(|| "true".to_string());
         assert!(!allowed(&disabled));
-        let endpoint = |k: &str| (k == env::AWS_EC2_METADATA_SERVICE_ENDPOINT).then(|| "http://127.0.0.1:1".to_string());
-        assert!(allowed(&endpoint));
+        let on = |k: &str| (k == env::IMDS).then(|| "on".to_string());
+        assert!(allowed(&on));
+        let off = |k: &str| (k == env::IMDS).then(|| "off".to_string());
+        assert!(!allowed(&off));
         let both = |k: &str| match k {
             env::AWS_EC2_METADATA_DISABLED => Some("true".to_string()),
-            env::AWS_EC2_METADATA_SERVICE_ENDPOINT => Some("http://127.0.0.1:1".to_string()),
+            env::IMDS => Some("on".to_string()),
             _ => None,
         };
         assert!(!allowed(&both));

@@ -43,11 +43,23 @@ impl ProfileSet {
         for (header, section) in parse_ini(text) {
             let header = header.trim();
             if header == "default" {
-                merge(self.profiles.entry("default".into()).or_default(), section, false);
+                merge(
+                    self.profiles.entry("default".into()).or_default(),
+                    section,
+                    false,
+                );
             } else if let Some(name) = header.strip_prefix("profile ") {
-                merge(self.profiles.entry(name.trim().into()).or_default(), section, false);
+                merge(
+                    self.profiles.entry(name.trim().into()).or_default(),
+                    section,
+                    false,
+                );
             } else if let Some(name) = header.strip_prefix("sso-session ") {
-                merge(self.sso_sessions.entry(name.trim().into()).or_default(), section, false);
+                merge(
+                    self.sso_sessions.entry(name.trim().into()).or_default(),
+                    section,
+                    false,
+                );
             }
         }
     }
@@ -55,7 +67,11 @@ impl ProfileSet {
     /// Adds the text of a credentials file (`[name]`).
     pub fn add_credentials(&mut self, text: &str) {
         for (header, section) in parse_ini(text) {
-            merge(self.profiles.entry(header.trim().into()).or_default(), section, true);
+            merge(
+                self.profiles.entry(header.trim().into()).or_default(),
+                section,
+                true,
+            );
         }
     }
 
@@ -132,14 +148,19 @@ mod tests {
         set.add_config(
             "# comment\n[default]\nregion = us-east-1\n\n[profile dev]\nrole_arn = arn:aws:iam::1:role/dev\nsource_profile = default\ns3 =\n  max_concurrent_requests = 4\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n",
         );
-        set.add_credentials("[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = x\n");
+        set.add_credentials(
+            "[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = x\n",
+        );
         let d = set.profile("default").unwrap();
         assert_eq!(d["region"], "us-east-1");
         assert_eq!(d["aws_access_key_id"], "AKIDEXAMPLE");
         let dev = set.profile("dev").unwrap();
         assert_eq!(dev["role_arn"], "arn:aws:iam::1:role/dev");
         assert!(!dev.contains_key("max_concurrent_requests"));
-        assert_eq!(set.sso_session("corp").unwrap()["sso_start_url"], "https://corp.awsapps.com/start");
+        assert_eq!(
+            set.sso_session("corp").unwrap()["sso_start_url"],
+            "https://corp.awsapps.com/start"
+        );
         assert!(set.profile("nope").is_none());
     }
 
@@ -148,6 +169,9 @@ mod tests {
         let mut set = ProfileSet::default();
         set.add_config("[default]\naws_access_key_id = FROMCONFIG\n");
         set.add_credentials("[default]\naws_access_key_id = FROMCREDS\n");
-        assert_eq!(set.profile("default").unwrap()["aws_access_key_id"], "FROMCREDS");
+        assert_eq!(
+            set.profile("default").unwrap()["aws_access_key_id"],
+            "FROMCREDS"
+        );
     }
 }

@@ -43,11 +43,19 @@ pub struct Outcome {
 
 impl Outcome {
     fn ok(stdout: String) -> Outcome {
-        Outcome { stdout, diagnostic: None, success: true }
+        Outcome {
+            stdout,
+            diagnostic: None,
+            success: true,
+        }
     }
 
     fn fail(stdout: &str, diagnostic: Option<Error>) -> Outcome {
-        Outcome { stdout: format!("{stdout}\n"), diagnostic, success: false }
+        Outcome {
+            stdout: format!("{stdout}\n"),
+            diagnostic,
+            success: false,
+        }
     }
 }
 
@@ -59,7 +67,10 @@ pub fn read_input(input: impl Read) -> Result<String> {
         .read_to_end(&mut bytes)
         .map_err(|e| Error::Io(format!("cannot read stdin: {e}")))?;
     if bytes.len() as u64 > MAX_INPUT {
-        return Err(Error::Usage(format!("input is larger than {} KiB; a registry name is a few dozen bytes", MAX_INPUT / 1024)));
+        return Err(Error::Usage(format!(
+            "input is larger than {} KiB; a registry name is a few dozen bytes",
+            MAX_INPUT / 1024
+        )));
     }
     String::from_utf8(bytes).map_err(|_| Error::Usage("input is not valid UTF-8".into()))
 }
@@ -93,7 +104,11 @@ fn get(helper: &dyn Credentials, input: impl Read) -> Outcome {
                 username: &'a str,
                 secret: &'a str,
             }
-            let body = Response { server_url: &server_url, username: &username, secret: secret.expose() };
+            let body = Response {
+                server_url: &server_url,
+                username: &username,
+                secret: secret.expose(),
+            };
             match serde_json::to_string(&body) {
                 Ok(json) => Outcome::ok(format!("{json}\n")),
                 Err(e) => Outcome::fail(NOT_FOUND, Some(Error::Io(e.to_string()))),
@@ -117,7 +132,9 @@ fn store(helper: &dyn Credentials, input: impl Read) -> Outcome {
     };
     let creds: Stored = match serde_json::from_str(&text) {
         Ok(c) => c,
-        Err(e) => return Outcome::fail(&format!("error reading credentials from stdin: {e}"), None),
+        Err(e) => {
+            return Outcome::fail(&format!("error reading credentials from stdin: {e}"), None)
+        }
     };
     if creds.server_url.trim().is_empty() {
         return Outcome::fail(MISSING_SERVER_URL, None);
@@ -170,7 +187,10 @@ mod tests {
             if server_url.contains("ecr") {
                 Ok(("AWS".into(), Secret::new("pa+ss/w=rd")))
             } else {
-                Err(NotEcr { reason: "nope".into() }.into())
+                Err(NotEcr {
+                    reason: "nope".into(),
+                }
+                .into())
             }
         }
         fn list(&self) -> Result<BTreeMap<String, String>> {

@@ -162,7 +162,9 @@ fn host_of(input: &str) -> Result<String, NotEcr> {
         .unwrap_or(&lower);
     let authority = rest.split('/').next().unwrap_or_default();
     if authority.contains('@') {
-        return Err(not_ecr("a registry address must not carry user information ('@')"));
+        return Err(not_ecr(
+            "a registry address must not carry user information ('@')",
+        ));
     }
     let host = match authority.rsplit_once(':') {
         Some((host, port)) => {
@@ -210,7 +212,11 @@ fn parse_private(host: &str) -> Result<PrivateRegistry, NotEcr> {
         _ => return Err(unknown()),
     };
     let (region, domain) = rest.split_once('.').ok_or_else(unknown)?;
-    let domains = if dual_stack { DUAL_STACK_DOMAINS } else { DOMAINS };
+    let domains = if dual_stack {
+        DUAL_STACK_DOMAINS
+    } else {
+        DOMAINS
+    };
     let mut partition = domains
         .iter()
         .find(|(d, _)| *d == domain)
@@ -341,13 +347,26 @@ mod tests {
             match (want, got) {
                 (Some((account, region, fips, dual, partition)), Ok(Registry::Private(p))) => {
                     assert_eq!(
-                        (p.account.as_str(), p.region.as_str(), p.fips, p.dual_stack, p.partition),
+                        (
+                            p.account.as_str(),
+                            p.region.as_str(),
+                            p.fips,
+                            p.dual_stack,
+                            p.partition
+                        ),
                         (*account, *region, *fips, *dual, *partition),
                         "row {name:?}"
                     );
-                    assert!(!p.host.contains(['/', ':', ' ']), "row {name:?}: host {}", p.host);
+                    assert!(
+                        !p.host.contains(['/', ':', ' ']),
+                        "row {name:?}: host {}",
+                        p.host
+                    );
                 }
-                (None, Err(e)) => assert!(e.to_string().starts_with("not an ECR registry"), "row {name:?}"),
+                (None, Err(e)) => assert!(
+                    e.to_string().starts_with("not an ECR registry"),
+                    "row {name:?}"
+                ),
                 (want, got) => panic!("row {name:?}: input {input:?}: want {want:?}, got {got:?}"),
             }
         }
@@ -366,18 +385,25 @@ mod tests {
         for (name, input, host) in PUBLIC {
             assert_eq!(
                 Registry::parse(input),
-                Ok(Registry::Public { host: host.to_string() }),
+                Ok(Registry::Public {
+                    host: host.to_string()
+                }),
                 "row {name:?}"
             );
         }
-        for bad in ["public.ecr.aws.evil.example", "notpublic.ecr.aws", "public.ecr.aws@evil.example"] {
+        for bad in [
+            "public.ecr.aws.evil.example",
+            "notpublic.ecr.aws",
+            "public.ecr.aws@evil.example",
+        ] {
             assert!(Registry::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn host_is_normalised() {
-        let r = Registry::parse("HTTPS://123456789012.DKR.ECR.US-EAST-1.AMAZONAWS.COM:443/x").unwrap();
+        let r =
+            Registry::parse("HTTPS://123456789012.DKR.ECR.US-EAST-1.AMAZONAWS.COM:443/x").unwrap();
         assert_eq!(r.host(), "123456789012.dkr.ecr.us-east-1.amazonaws.com");
         assert_eq!(r.api_region(), "us-east-1");
     }
@@ -385,6 +411,9 @@ mod tests {
     #[test]
     fn oversized_input_is_rejected() {
         let long = format!("{}.dkr.ecr.us-east-1.amazonaws.com", "1".repeat(5000));
-        assert!(Registry::parse(&long).unwrap_err().reason.contains("bytes long"));
+        assert!(Registry::parse(&long)
+            .unwrap_err()
+            .reason
+            .contains("bytes long"));
     }
 }

@@ -1,0 +1,257 @@
+//! A fake ECR API on 127.0.0.1 that speaks the real JSON 1.1 protocol
+//! (`X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken`,
+//! `SpencerFrontendService.GetAuthorizationToken` for ECR Public), so the real
+//! SDK, SigV4 signing and HTTP are exercised. It records every request and
+//! answers according to a script of [`Reply`]s.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+
+/// One recorded request.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The operation (`X-Amz-Target`).
+    pub target: String,
+    /// The region of the SigV4 credential scope.
+    pub region: String,
+    /// The access key id that signed it.
+    pub access_key: String,
+    /// `registryIds` of the body.
+    pub registry_ids: Vec<String>,
+    /// The Host header.
+    pub host: String,
+}
+
+/// How to answer the next request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A token living this long.
+    Token(Duration),
+    /// HTTP 400 with this `__type` and message.
+    Error(u16, &'static str),
+    /// No authorization data.
+    Empty,
+    /// A token that is not base64 / has no colon.
+    RawToken(&'static str),
+    /// Accept the request and never answer.
+    Hang,
+    /// Answer with a body cut short.
+    Truncated,
+    /// Already-expired token.
+    Expired,
+}
+
+#[derive(Default)]
+struct State {
+    calls: Vec<Call>,
+    script: Vec<Reply>,
+    default: Option<Reply>,
+    delay: Duration,
+}
+
+/// The running fake. Stops when dropped (the thread is detached; the port closes with the process).
+#[derive(Clone)]
+pub struct FakeEcr {
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeEcr {
+    /// Starts a fake answering 12-hour tokens by default.
+    pub fn start() -> FakeEcr {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let state = Arc::new(Mutex::new(State {
+            default: Some(Reply::Token(Duration::from_secs(12 * 3600))),
+            ..State::default()
+        }));
+        let s = state.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let s = s.clone();
+                std::thread::spawn(move || serve(stream, s));
+            }
+        });
+        FakeEcr { url, state }
+    }
+
+    /// Answers the next requests with these replies, in order, then the default.
+    pub fn script(&self, replies: Vec<Reply>) {
+        self.state.lock().unwrap().script = replies;
+    }
+
+    /// Answers every request (after the script) with `reply`.
+    pub fn set_default(&self, reply: Reply) {
+        self.state.lock().unwrap().default = Some(reply);
+    }
+
+    /// Sleeps this long before every answer.
+    pub fn set_delay(&self, delay: Duration) {
+        self.state.lock().unwrap().delay = delay;
+    }
+
+    /// Every request so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// How many requests so far.
+    pub fn count(&self) -> usize {
+        self.state.lock().unwrap().calls.len()
+    }
+
+    /// The password the fake hands out for its `n`-th call (1-based) for `account` signed by `akid`.
+    pub fn password(account: &str, akid: &str, n: usize) -> String {
+        format!("pw-{account}-{akid}-{n}")
+    }
+}
+
+fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+    let mut stream = stream;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut headers = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end().to_string();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+            }
+        }
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let len: usize = header("content-length").parse().unwrap_or(0);
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let auth = header("authorization");
+        let scope = auth
+            .split("Credential=")
+            .nth(1)
+            .unwrap_or_default()
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let scope: Vec<&str> = scope.split('/').collect();
+        let body_json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let registry_ids: Vec<String> = body_json["registryIds"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let call = Call {
+            target: header("x-amz-target"),
+            region: scope.get(2).copied().unwrap_or_default().to_string(),
+            access_key: scope.first().copied().unwrap_or_default().to_string(),
+            registry_ids: registry_ids.clone(),
+            host: header("host"),
+        };
+        let (reply, n, delay) = {
+            let mut s = state.lock().unwrap();
+            s.calls.push(call.clone());
+            let reply = if s.script.is_empty() {
+                s.default.clone().expect("default reply")
+            } else {
+                s.script.remove(0)
+            };
+            (reply, s.calls.len(), s.delay)
+        };
+        std::thread::sleep(delay);
+        let public = call.target.starts_with("SpencerFrontendService");
+        let account = registry_ids
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "public".into());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let token_json = |token: String, expires: f64| {
+            if public {
+                serde_json::json!({"authorizationData": {"authorizationToken": token, "expiresAt": expires}})
+            } else {
+                serde_json::json!({"authorizationData": [{"authorizationToken": token, "expiresAt": expires, "proxyEndpoint": format!("https://{account}.dkr.ecr.{}.amazonaws.com", call.region)}]})
+            }
+        };
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let (status, body) = match reply {
+            Reply::Token(life) => (
+                200,
+                token_json(
+                    b64(&format!(
+                        "AWS:{}",
+                        FakeEcr::password(&account, &call.access_key, n)
+                    )),
+                    now + life.as_secs_f64(),
+                )
+                .to_string(),
+            ),
+            Reply::Expired => (
+                200,
+                token_json(
+                    b64(&format!(
+                        "AWS:{}",
+                        FakeEcr::password(&account, &call.access_key, n)
+                    )),
+                    now - 60.0,
+                )
+                .to_string(),
+            ),
+            Reply::RawToken(t) => (200, token_json(t.to_string(), now + 3600.0).to_string()),
+            Reply::Empty => (
+                200,
+                if public {
+                    "{}".to_string()
+                } else {
+                    r#"{"authorizationData":[]}"#.to_string()
+                },
+            ),
+            Reply::Error(status, kind) => (
+                status,
+                serde_json::json!({"__type": kind, "message": format!("fake {kind}")}).to_string(),
+            ),
+            Reply::Hang => {
+                std::thread::sleep(Duration::from_secs(600));
+                return;
+            }
+            Reply::Truncated => {
+                let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 500\r\n\r\n{{\"authorizationData\":[{{\"author");
+                return;
+            }
+        };
+        let reason = if status == 200 { "OK" } else { "Error" };
+        let response = format!(
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: fake-{n}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if stream.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}

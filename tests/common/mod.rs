@@ -1,0 +1,167 @@
+//! The integration-test harness: a temp HOME, a fixed environment, the fake
+//! ECR server, and the built binary.
+#![allow(dead_code)]
+
+pub mod fake_ecr;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub use fake_ecr::{Call, FakeEcr, Reply};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_docker-credential-ecr-login");
+/// A registry of the default test account.
+pub const REGISTRY: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+/// The access key id of the default test identity.
+pub const AKID: &str = "AKIDTESTONE";
+/// Its secret key: a test asserts it never appears in output.
+pub const SECRET_KEY: &str = "wJalrXUtnFEMIK7MDENGbPxRfiCYSECRETKEYONE";
+
+/// One test's world.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub ecr: FakeEcr,
+    vars: Vec<(String, String)>,
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+
+    pub fn secret(&self) -> String {
+        assert_eq!(self.code, 0, "{self:#?}");
+        self.json()["Secret"].as_str().expect("Secret").to_string()
+    }
+
+    pub fn assert_not_found(&self) {
+        assert_eq!(
+            (self.stdout.as_str(), self.code),
+            ("credentials not found in native keychain\n", 1),
+            "{self:#?}"
+        );
+    }
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ecr = FakeEcr::start();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(home.join(".aws")).expect("mkdir home");
+        let mut env = TestEnv {
+            dir,
+            ecr,
+            vars: Vec::new(),
+        };
+        let h = home.display().to_string();
+        env.set("HOME", &h);
+        env.set("USERPROFILE", &h);
+        env.set("PATH", &std::env::var("PATH").unwrap_or_default());
+        env.set("AWS_ACCESS_KEY_ID", AKID);
+        env.set("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+        env.set("AWS_ENDPOINT_URL_ECR", &env.ecr.url.clone());
+        env.set("AWS_ENDPOINT_URL_ECR_PUBLIC", &env.ecr.url.clone());
+        env.set("AWS_ECR_CACHE_DIR", &env.cache_dir().display().to_string());
+        // A closed loopback port: nothing ever probes the real metadata address.
+        env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9");
+        env.set("AWS_EC2_METADATA_DISABLED", "true");
+        env
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    pub fn set(&mut self, k: &str, v: &str) -> &mut Self {
+        self.vars.retain(|(key, _)| key != k);
+        self.vars.push((k.to_string(), v.to_string()));
+        self
+    }
+
+    pub fn unset(&mut self, k: &str) -> &mut Self {
+        self.vars.retain(|(key, _)| key != k);
+        self
+    }
+
+    pub fn write(&self, rel: &str, content: &str) -> PathBuf {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, content).expect("write");
+        p
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env_clear()
+            .envs(self.vars.iter().map(|(k, v)| (k, v)));
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str], stdin: &str) -> Run {
+        run_command(self.command(args), stdin.as_bytes())
+    }
+
+    pub fn get(&self, registry: &str) -> Run {
+        self.run(&["get"], &format!("{registry}\n"))
+    }
+
+    /// Every cache entry file below the cache directory.
+    pub fn cache_files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        walk(&self.cache_dir(), &mut out);
+        out.retain(|p| p.extension().is_some_and(|x| x == "json"));
+        out.sort();
+        out
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+}
+
+pub fn run_command(mut cmd: Command, stdin: &[u8]) -> Run {
+    let start = Instant::now();
+    let mut child = cmd.spawn().expect("spawn the helper");
+    {
+        let mut input = child.stdin.take().expect("stdin");
+        let _ = input.write_all(stdin);
+    }
+    let out: Output = child.wait_with_output().expect("wait");
+    Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+        elapsed: start.elapsed(),
+    }
+}
