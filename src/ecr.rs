@@ -130,6 +130,68 @@ pub enum FetchError {
     Other(String),
 }
 
+impl FetchError {
+    /// What to do about it, in one line (for `doctor`).
+    pub fn fix(&self) -> &'static str {
+        match self {
+            FetchError::NoCredentials(_) => "configure credentials: `aws configure`, `aws sso login`, or set AWS_PROFILE to a profile that has them",
+            FetchError::Credentials { .. } => "run `aws sts get-caller-identity` with the same AWS_PROFILE to see the credential error; for SSO run `aws sso login`",
+            FetchError::AccessDenied { .. } => "grant the identity ecr:GetAuthorizationToken (e.g. the AmazonEC2ContainerRegistryReadOnly policy), or use another profile",
+            FetchError::Unavailable { .. } => "wait and retry; check the AWS Health Dashboard for ECR in that region",
+            FetchError::Network { .. } => "check connectivity to the endpoint above, HTTPS_PROXY / NO_PROXY, and AWS_ENDPOINT_URL_ECR",
+            FetchError::Timeout(_) => "check the network or proxy, or raise AWS_ECR_TIMEOUT",
+            FetchError::Empty(_) | FetchError::MalformedToken(_) => "the endpoint did not answer like ECR: check AWS_ENDPOINT_URL_ECR",
+            FetchError::Other(_) => "run again with AWS_ECR_LOG=debug for details",
+        }
+    }
+}
+
+/// The API endpoint a token request for `registry` goes to: the override in
+/// force, or what the SDK's endpoint rules give for its region, FIPS and
+/// dual-stack settings.
+pub fn api_endpoint(registry: &Registry) -> String {
+    let service_endpoint = match registry {
+        Registry::Private(_) => env::AWS_ENDPOINT_URL_ECR,
+        Registry::Public { .. } => env::AWS_ENDPOINT_URL_ECR_PUBLIC,
+    };
+    if let Some(url) = env::var(service_endpoint).or_else(|| env::var(env::AWS_ENDPOINT_URL)) {
+        return format!("{url} (override)");
+    }
+    let (fips, dual_stack) = endpoint_variant(registry, false);
+    let resolved = match registry {
+        Registry::Private(_) => {
+            use aws_sdk_ecr::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+            Params::builder()
+                .region(registry.api_region())
+                .use_fips(fips)
+                .use_dual_stack(dual_stack)
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|p| block_on_ready(DefaultResolver::new().resolve_endpoint(&p))?.map_err(|e| e.to_string()))
+        }
+        Registry::Public { .. } => {
+            use aws_sdk_ecrpublic::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+            Params::builder()
+                .region(registry.api_region())
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|p| block_on_ready(DefaultResolver::new().resolve_endpoint(&p))?.map_err(|e| e.to_string()))
+        }
+    };
+    match resolved {
+        Ok(endpoint) => endpoint.url().to_string(),
+        Err(e) => format!("(cannot resolve: {e})"),
+    }
+}
+
+/// Runs a future that completes without I/O (endpoint resolution).
+fn block_on_ready<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map(|rt| rt.block_on(f))
+        .map_err(|e| e.to_string())
+}
+
 /// The production token source: aws-config's credential chain and the ECR APIs.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SdkTokenSource;
@@ -192,13 +254,12 @@ async fn fetch_async(registry: &Registry, identity: &Identity) -> Result<AuthTok
         Registry::Public { .. } => env::AWS_ENDPOINT_URL_ECR_PUBLIC,
     };
     let overridden = env::var(service_endpoint).or_else(|| env::var(env::AWS_ENDPOINT_URL));
-    if let (Registry::Private(p), None) = (registry, &overridden) {
-        if p.fips {
-            loader = loader.use_fips(true);
-        }
-        if p.dual_stack {
-            loader = loader.use_dual_stack(true);
-        }
+    let (fips, dual_stack) = endpoint_variant(registry, overridden.is_some());
+    if fips {
+        loader = loader.use_fips(true);
+    }
+    if dual_stack {
+        loader = loader.use_dual_stack(true);
     }
     if let Some(url) = &overridden {
         crate::debug!("ECR endpoint overridden: {url}");
@@ -317,6 +378,15 @@ async fn fetch_async(registry: &Registry, identity: &Identity) -> Result<AuthTok
     }
 }
 
+/// Whether to ask the SDK for the FIPS and the dual-stack API endpoint: as the
+/// registry hostname says, unless an endpoint override is in force.
+fn endpoint_variant(registry: &Registry, overridden: bool) -> (bool, bool) {
+    match registry {
+        Registry::Private(p) if !overridden => (p.fips, p.dual_stack),
+        _ => (false, false),
+    }
+}
+
 /// ECR's expiry, or 12 hours from now when it gave none (its documented lifetime).
 fn expiry(at: Option<&aws_smithy_types::DateTime>) -> SystemTime {
     at.and_then(|t| SystemTime::try_from(*t).ok())
@@ -432,6 +502,33 @@ mod tests {
                 ),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn registry_hostnames_select_the_matching_api_endpoint() {
+        use aws_sdk_ecr::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+        let cases = [
+            ("123456789012.dkr.ecr.us-east-1.amazonaws.com", "https://api.ecr.us-east-1.amazonaws.com"),
+            ("123456789012.dkr.ecr-fips.us-east-1.amazonaws.com", "https://api.ecr-fips.us-east-1.amazonaws.com"),
+            ("123456789012.dkr-ecr.us-east-1.on.aws", "https://ecr.us-east-1.api.aws"),
+            ("123456789012.dkr-ecr-fips.us-east-1.on.aws", "https://ecr-fips.us-east-1.api.aws"),
+            ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "https://api.ecr.cn-north-1.amazonaws.com.cn"),
+            ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", "https://api.ecr-fips.us-gov-west-1.amazonaws.com"),
+        ];
+        for (host, want) in cases {
+            let registry = Registry::parse(host).unwrap();
+            let (fips, dual) = endpoint_variant(&registry, false);
+            let params = Params::builder()
+                .region(registry.api_region())
+                .use_fips(fips)
+                .use_dual_stack(dual)
+                .build()
+                .unwrap();
+            let endpoint = block_on_ready(DefaultResolver::new().resolve_endpoint(&params)).unwrap().unwrap();
+            assert_eq!(endpoint.url(), want, "{host}");
+            assert_eq!(api_endpoint(&registry), want, "{host}");
+            assert_eq!(endpoint_variant(&registry, true), (false, false));
         }
     }
 

@@ -70,7 +70,12 @@ impl TestEnv {
         let h = home.display().to_string();
         env.set("HOME", &h);
         env.set("USERPROFILE", &h);
-        env.set("PATH", &std::env::var("PATH").unwrap_or_default());
+        // PATH for child processes; SYSTEMROOT because Windows networking needs it.
+        for passthrough in ["PATH", "SYSTEMROOT"] {
+            if let Ok(v) = std::env::var(passthrough) {
+                env.set(passthrough, &v);
+            }
+        }
         env.set("AWS_ACCESS_KEY_ID", AKID);
         env.set("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
         env.set("AWS_ENDPOINT_URL_ECR", &env.ecr.url.clone());

@@ -1,0 +1,111 @@
+//! `doctor HOST`: explains, for one registry, every decision the helper makes,
+//! then tries to get a token and says how to fix what failed. Never prints a
+//! secret.
+
+use std::io::Write;
+use std::time::{Instant, SystemTime};
+
+use crate::cache::Cache;
+use crate::ecr::{api_endpoint, TokenSource};
+use crate::error::{Error, Result};
+use crate::helper::{human, DEFAULT_TIMEOUT};
+use crate::identity::{Identity, SourceKind};
+use crate::registry::Registry;
+
+/// Writes the report for `input` to `out`; `Ok(true)` when a token was obtained.
+pub fn run(input: &str, source: &dyn TokenSource, out: &mut dyn Write) -> Result<bool> {
+    let mut w = |line: String| {
+        out.write_all(crate::redact::scrub(&line).as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| Error::Io(format!("cannot write to stdout: {e}")))
+    };
+    let registry = match Registry::parse(input) {
+        Ok(r) => r,
+        Err(e) => {
+            w(format!("registry     {input}"))?;
+            w(format!("  problem    {e}"))?;
+            w("  fix        use a hostname like 123456789012.dkr.ecr.us-east-1.amazonaws.com or public.ecr.aws".into())?;
+            return Ok(false);
+        }
+    };
+    w(format!("registry     {}", registry.host()))?;
+    match &registry {
+        Registry::Private(p) => {
+            w(format!("  account    {}", p.account))?;
+            w(format!("  region     {}", p.region))?;
+            w(format!("  partition  {}", p.partition))?;
+            w(format!("  fips       {}", yes_no(p.fips)))?;
+            w(format!("  dual-stack {}", yes_no(p.dual_stack)))?;
+        }
+        Registry::Public { .. } => {
+            w("  kind       ECR Public (API in us-east-1)".into())?;
+        }
+    }
+    w(format!("endpoint     {}", api_endpoint(&registry)))?;
+
+    let identity = match Identity::resolve() {
+        Ok(id) => id,
+        Err(e) => {
+            w(format!("credentials  problem: {e}"))?;
+            return Ok(false);
+        }
+    };
+    w(format!("credentials  {}", identity.label))?;
+    if let Some(p) = &identity.profile {
+        w(format!("  profile    {p} (AWS_PROFILE)"))?;
+    }
+    w(format!("  source     {}", source_name(identity.source)))?;
+    w(format!("  identity   {}", identity.fingerprint))?;
+
+    match Cache::from_env() {
+        None => w("cache        disabled".into())?,
+        Some(cache) => {
+            let now = SystemTime::now();
+            let state = match cache.get(&identity, registry.host()) {
+                None => "no entry (the next get calls ECR)".to_string(),
+                Some(e) if e.remaining(now).is_zero() => "expired (the next get calls ECR)".to_string(),
+                Some(e) if e.is_fresh(now) => format!("valid, {} left", human(e.remaining(now))),
+                Some(e) => format!("valid, {} left, past half-life (the next get refreshes)", human(e.remaining(now))),
+            };
+            w(format!("cache        {} : {state}", cache.dir().display()))?;
+        }
+    }
+
+    let started = Instant::now();
+    match source.fetch(&registry, &identity, DEFAULT_TIMEOUT) {
+        Ok(token) => {
+            let left = token.expires_at.duration_since(SystemTime::now()).unwrap_or_default();
+            w(format!(
+                "token        ok: user {} , valid for {} (took {} ms)",
+                token.username,
+                human(left),
+                started.elapsed().as_millis()
+            ))?;
+            Ok(true)
+        }
+        Err(e) => {
+            w(format!("token        FAILED after {} ms: {e}", started.elapsed().as_millis()))?;
+            w(format!("  fix        {}", e.fix()))?;
+            Ok(false)
+        }
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn source_name(s: SourceKind) -> &'static str {
+    match s {
+        SourceKind::Environment => "environment variables",
+        SourceKind::Profile => "shared config / credentials files",
+        SourceKind::WebIdentity => "web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)",
+        SourceKind::Container => "ECS / EKS container credentials endpoint",
+        SourceKind::InstanceMetadata => "EC2 instance metadata",
+        SourceKind::None => "none found",
+    }
+}
