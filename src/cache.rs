@@ -404,6 +404,8 @@ mod tests {
             label: "test".into(),
             source: SourceKind::Environment,
             profile: None,
+            mfa: None,
+            assume_role: None,
         }
     }
 

@@ -43,6 +43,16 @@ Docker credential-helper protocol (registry on stdin):
 Other commands:
   cache show     cached registries, identities and expiry (no secrets)
   cache clear    remove every cached token
+  login --profile P [--force]
+                 prompt for the MFA code of profile P now and keep the session
+  doctor HOST    explain how HOST is handled and try to get a token (no secrets shown)
+  get-login-password HOST
+                 print HOST's password (docker login -u AWS --password-stdin HOST)
+  authorization-token HOST
+                 print HOST's base64 AWS:password token (Authorization: Basic)
+  kubelet        kubelet image credential provider (CredentialProviderRequest on stdin)
+  configure [--registry HOST]... [--store] [--podman] [--dry-run]
+                 add this helper to the Docker (or Podman) config file
   version        print the version (also -v, --version)
   help           this text (also -h, --help)
 
@@ -64,6 +74,27 @@ pub fn run(args: &[String], stdin: impl Read, stdout: &mut dyn Write) -> ExitCod
         ["help" | "-h" | "--help"] => write_out(stdout, &usage()),
         ["cache", "show"] => cache_show(stdout),
         ["cache", "clear"] => cache_clear(stdout),
+        ["login", "--profile", profile] => mfa_login(profile, false, stdout),
+        ["login", "--profile", profile, "--force"] => mfa_login(profile, true, stdout),
+        ["doctor", host] => match crate::doctor::run(host, &SdkTokenSource, stdout) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::Failure,
+            Err(e) => Err(e),
+        },
+        [cmd @ ("get-login-password" | "authorization-token"), host] => {
+            print_login(host, *cmd == "authorization-token", stdout)
+        }
+        [cmd @ ("get-login-password" | "authorization-token")] => Err(Error::Usage(format!(
+            "{cmd} needs the registry host, e.g. {cmd} 123456789012.dkr.ecr.us-east-1.amazonaws.com"
+        ))),
+        [cmd @ ("get-login-password" | "authorization-token"), ..] => Err(Error::Usage(format!(
+            "{cmd} takes one argument, the registry host"
+        ))),
+        ["kubelet"] => return run_kubelet(stdin, stdout),
+        ["kubelet", ..] => Err(Error::Usage(
+            "kubelet takes no arguments (the request comes on stdin)".into(),
+        )),
+        ["configure", rest @ ..] => crate::configure::run(rest, stdout),
         [] => Err(Error::Usage("no command given".into())),
         [cmd, ..] if matches!(*cmd, "get" | "store" | "erase" | "list" | "version") => {
             Err(Error::Usage(format!("{cmd} takes no arguments")))
@@ -125,7 +156,11 @@ impl<S: TokenSource> Backend<S> {
     /// Parses `server_url`, resolves the identity, and logs in.
     pub fn login(&self, server_url: &str) -> Result<(Registry, crate::helper::Login)> {
         let registry = Registry::parse(server_url)?;
-        let identity = Identity::resolve()?;
+        let role = crate::config::apply(&registry)?;
+        let mut identity = Identity::resolve()?;
+        if let Some(role) = role {
+            identity = identity.with_assumed_role(&role);
+        }
         crate::debug!(
             "registry {} as {} ({})",
             registry.host(),
@@ -216,6 +251,104 @@ fn cache_clear(stdout: &mut dyn Write) -> Result<()> {
         &format!(
             "removed {n} cached token(s) from {}\n",
             cache.dir().display()
+        ),
+    )
+}
+
+/// `get-login-password` / `authorization-token`: the password (or the base64
+/// `user:password` token) of `host`, and a newline, through the same cache and
+/// identity rules as `get`.
+fn print_login(host: &str, basic_auth: bool, stdout: &mut dyn Write) -> Result<()> {
+    let backend = Backend {
+        helper: Helper::from_env(SdkTokenSource),
+    };
+    let (_, login) = backend.login(host)?;
+    let secret = if basic_auth {
+        login.basic_auth()
+    } else {
+        login.password
+    };
+    write_out(stdout, &format!("{}\n", secret.expose()))
+}
+
+/// `kubelet`: one CredentialProviderRequest on stdin, one response on stdout.
+/// Failures are one line on stderr and nothing on stdout.
+fn run_kubelet(stdin: impl Read, stdout: &mut dyn Write) -> ExitCode {
+    match kubelet_answer(stdin).and_then(|text| write_out(stdout, &text)) {
+        Ok(()) => ExitCode::Success,
+        Err(e) => {
+            crate::error!("{e}");
+            ExitCode::Failure
+        }
+    }
+}
+
+fn kubelet_answer(stdin: impl Read) -> Result<String> {
+    use crate::kubelet::{self, PullAs};
+    let mut bytes = Vec::new();
+    stdin
+        .take(kubelet::MAX_REQUEST + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Io(format!("cannot read the kubelet request from stdin: {e}")))?;
+    if bytes.len() as u64 > kubelet::MAX_REQUEST {
+        return Err(Error::Usage(format!(
+            "kubelet request: larger than {} KiB",
+            kubelet::MAX_REQUEST / 1024
+        )));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::Usage("kubelet request: stdin is not valid UTF-8".into()))?;
+    let request = kubelet::parse_request(&text)?;
+    let backend = Backend {
+        helper: Helper::from_env(SdkTokenSource),
+    };
+    let env_role = env::var(kubelet::ROLE_ARN_ENV);
+    let login = match kubelet::pull_as(&request, env_role.as_deref())? {
+        PullAs::Role { role_arn, token } => {
+            // The process is still single-threaded: no runtime has started.
+            let session = kubelet::WebIdentity::install(&role_arn, &token)?;
+            let identity = session.identity()?;
+            crate::debug!(
+                "registry {} as {} ({})",
+                request.registry.host(),
+                identity.label,
+                identity.short()
+            );
+            backend.helper.login(&request.registry, &identity)?
+        }
+        PullAs::Ambient => {
+            if request.service_account_token.is_none() && env_role.is_some() {
+                crate::info!(
+                    "no service-account token in the request: pulling with the node's credentials, not {}",
+                    kubelet::ROLE_ARN_ENV
+                );
+            }
+            backend.login(request.registry.host())?.1
+        }
+    };
+    kubelet::response(&request, &login, std::time::SystemTime::now()).to_json()
+}
+
+fn mfa_login(profile: &str, force: bool, stdout: &mut dyn Write) -> Result<()> {
+    std::env::set_var(env::AWS_PROFILE, profile);
+    let identity = Identity::resolve()?;
+    let Some(mfa) = identity.mfa.clone() else {
+        return write_out(
+            stdout,
+            &format!("profile {profile} does not use MFA (no mfa_serial); nothing to do\n"),
+        );
+    };
+    let session = crate::ecr::mfa_session(&mfa, force)?;
+    let left = std::time::Duration::from_secs(
+        session
+            .expires_at
+            .saturating_sub(crate::cache::secs(std::time::SystemTime::now())),
+    );
+    write_out(
+        stdout,
+        &format!(
+            "MFA session for profile {profile} is valid for {}\n",
+            human(left)
         ),
     )
 }

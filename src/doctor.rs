@@ -43,14 +43,41 @@ pub fn run(input: &str, source: &dyn TokenSource, out: &mut dyn Write) -> Result
     }
     w(format!("endpoint     {}", api_endpoint(&registry)))?;
 
+    let role = match crate::config::apply(&registry) {
+        Ok(role) => role,
+        Err(e) => {
+            w(format!("map          problem: {e}"))?;
+            return Ok(false);
+        }
+    };
+    let rules = crate::config::load().unwrap_or_default();
+    match crate::config::find(&rules, &registry) {
+        Some(rule) => w(format!(
+            "map          rule {:?} of {}: profile {}, role {}",
+            rule.pattern,
+            crate::config::path().unwrap_or_default().display(),
+            rule.profile.as_deref().unwrap_or("-"),
+            rule.role_arn.as_deref().unwrap_or("-")
+        ))?,
+        None => w("map          no rule (standard credential chain)".into())?,
+    }
     let identity = match Identity::resolve() {
-        Ok(id) => id,
+        Ok(id) => match &role {
+            Some(role) => id.with_assumed_role(role),
+            None => id,
+        },
         Err(e) => {
             w(format!("credentials  problem: {e}"))?;
             return Ok(false);
         }
     };
     w(format!("credentials  {}", identity.label))?;
+    if let Some(mfa) = &identity.mfa {
+        let kept = crate::mfa::load_session(mfa)
+            .map(|_| "a kept session is valid")
+            .unwrap_or("no valid kept session: the next get prompts");
+        w(format!("  mfa        {} ({kept})", mfa.mfa_serial))?;
+    }
     if let Some(p) = &identity.profile {
         w(format!("  profile    {p} (AWS_PROFILE)"))?;
     }
@@ -63,9 +90,14 @@ pub fn run(input: &str, source: &dyn TokenSource, out: &mut dyn Write) -> Result
             let now = SystemTime::now();
             let state = match cache.get(&identity, registry.host()) {
                 None => "no entry (the next get calls ECR)".to_string(),
-                Some(e) if e.remaining(now).is_zero() => "expired (the next get calls ECR)".to_string(),
+                Some(e) if e.remaining(now).is_zero() => {
+                    "expired (the next get calls ECR)".to_string()
+                }
                 Some(e) if e.is_fresh(now) => format!("valid, {} left", human(e.remaining(now))),
-                Some(e) => format!("valid, {} left, past half-life (the next get refreshes)", human(e.remaining(now))),
+                Some(e) => format!(
+                    "valid, {} left, past half-life (the next get refreshes)",
+                    human(e.remaining(now))
+                ),
             };
             w(format!("cache        {} : {state}", cache.dir().display()))?;
         }
@@ -74,7 +106,10 @@ pub fn run(input: &str, source: &dyn TokenSource, out: &mut dyn Write) -> Result
     let started = Instant::now();
     match source.fetch(&registry, &identity, DEFAULT_TIMEOUT) {
         Ok(token) => {
-            let left = token.expires_at.duration_since(SystemTime::now()).unwrap_or_default();
+            let left = token
+                .expires_at
+                .duration_since(SystemTime::now())
+                .unwrap_or_default();
             w(format!(
                 "token        ok: user {} , valid for {} (took {} ms)",
                 token.username,
@@ -84,7 +119,10 @@ pub fn run(input: &str, source: &dyn TokenSource, out: &mut dyn Write) -> Result
             Ok(true)
         }
         Err(e) => {
-            w(format!("token        FAILED after {} ms: {e}", started.elapsed().as_millis()))?;
+            w(format!(
+                "token        FAILED after {} ms: {e}",
+                started.elapsed().as_millis()
+            ))?;
             w(format!("  fix        {}", e.fix()))?;
             Ok(false)
         }

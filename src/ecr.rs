@@ -125,6 +125,9 @@ pub enum FetchError {
     /// ECR's token could not be decoded.
     #[error("ECR returned a malformed token: {0}")]
     MalformedToken(&'static str),
+    /// An MFA or assume-role step failed.
+    #[error("{0}")]
+    Mfa(String),
     /// Anything else the SDK reported.
     #[error("ECR request failed: {0}")]
     Other(String),
@@ -141,6 +144,7 @@ impl FetchError {
             FetchError::Network { .. } => "check connectivity to the endpoint above, HTTPS_PROXY / NO_PROXY, and AWS_ENDPOINT_URL_ECR",
             FetchError::Timeout(_) => "check the network or proxy, or raise AWS_ECR_TIMEOUT",
             FetchError::Empty(_) | FetchError::MalformedToken(_) => "the endpoint did not answer like ECR: check AWS_ENDPOINT_URL_ECR",
+            FetchError::Mfa(_) => "run `docker-credential-ecr-login login --profile <profile>` in a terminal; check mfa_serial, source_profile and the role's trust policy",
             FetchError::Other(_) => "run again with AWS_ECR_LOG=debug for details",
         }
     }
@@ -167,7 +171,10 @@ pub fn api_endpoint(registry: &Registry) -> String {
                 .use_dual_stack(dual_stack)
                 .build()
                 .map_err(|e| e.to_string())
-                .and_then(|p| block_on_ready(DefaultResolver::new().resolve_endpoint(&p))?.map_err(|e| e.to_string()))
+                .and_then(|p| {
+                    block_on_ready(DefaultResolver::new().resolve_endpoint(&p))?
+                        .map_err(|e| e.to_string())
+                })
         }
         Registry::Public { .. } => {
             use aws_sdk_ecrpublic::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
@@ -175,7 +182,10 @@ pub fn api_endpoint(registry: &Registry) -> String {
                 .region(registry.api_region())
                 .build()
                 .map_err(|e| e.to_string())
-                .and_then(|p| block_on_ready(DefaultResolver::new().resolve_endpoint(&p))?.map_err(|e| e.to_string()))
+                .and_then(|p| {
+                    block_on_ready(DefaultResolver::new().resolve_endpoint(&p))?
+                        .map_err(|e| e.to_string())
+                })
         }
     };
     match resolved {
@@ -234,6 +244,36 @@ fn no_credentials_hint() -> String {
     }
 }
 
+/// The MFA session of `mfa`: the kept one, or a new one after prompting
+/// (`force` always prompts). For `login --profile`.
+pub fn mfa_session(
+    mfa: &crate::identity::MfaProfile,
+    force: bool,
+) -> Result<crate::mfa::Session, FetchError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| FetchError::Other(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let http = http_client()?;
+        // STS is regional everywhere; the profile's region is not needed.
+        let region = Region::new(env::var("AWS_REGION").unwrap_or_else(|| "us-east-1".into()));
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(region.clone())
+            .http_client(http.clone())
+            .load()
+            .await;
+        let provider_config = aws_config::provider_config::ProviderConfig::without_region()
+            .with_region(Some(region))
+            .with_http_client(http);
+        Ok(
+            crate::mfa::credentials(&config, &provider_config, mfa, force)
+                .await?
+                .1,
+        )
+    })
+}
+
 async fn fetch_async(registry: &Registry, identity: &Identity) -> Result<AuthToken, FetchError> {
     let region = Region::new(registry.api_region().to_string());
     let http = http_client()?;
@@ -282,13 +322,37 @@ async fn fetch_async(registry: &Registry, identity: &Identity) -> Result<AuthTok
         loader = loader.credentials_provider(chain);
     }
     let config = loader.load().await;
-    let provider = config
-        .credentials_provider()
-        .ok_or_else(|| FetchError::NoCredentials(no_credentials_hint()))?;
-    let credentials = provider
-        .provide_credentials()
-        .await
-        .map_err(|e| credentials_error(e, identity))?;
+    let mut credentials = match &identity.mfa {
+        Some(mfa) => {
+            let provider_config = aws_config::provider_config::ProviderConfig::without_region()
+                .with_region(Some(region.clone()))
+                .with_http_client(http.clone());
+            crate::mfa::credentials(&config, &provider_config, mfa, false)
+                .await?
+                .0
+        }
+        None => {
+            let provider = config
+                .credentials_provider()
+                .ok_or_else(|| FetchError::NoCredentials(no_credentials_hint()))?;
+            provider
+                .provide_credentials()
+                .await
+                .map_err(|e| credentials_error(e, identity))?
+        }
+    };
+    if let Some(role) = &identity.assume_role {
+        credentials = crate::mfa::assume_role(
+            &config,
+            credentials,
+            role,
+            Some("ecr-login"),
+            None,
+            None,
+            None,
+        )
+        .await?;
+    }
     crate::debug!("credentials resolved from {}", identity.label);
 
     let (account, api_region) = match registry {
@@ -509,12 +573,30 @@ mod tests {
     fn registry_hostnames_select_the_matching_api_endpoint() {
         use aws_sdk_ecr::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
         let cases = [
-            ("123456789012.dkr.ecr.us-east-1.amazonaws.com", "https://api.ecr.us-east-1.amazonaws.com"),
-            ("123456789012.dkr.ecr-fips.us-east-1.amazonaws.com", "https://api.ecr-fips.us-east-1.amazonaws.com"),
-            ("123456789012.dkr-ecr.us-east-1.on.aws", "https://ecr.us-east-1.api.aws"),
-            ("123456789012.dkr-ecr-fips.us-east-1.on.aws", "https://ecr-fips.us-east-1.api.aws"),
-            ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "https://api.ecr.cn-north-1.amazonaws.com.cn"),
-            ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", "https://api.ecr-fips.us-gov-west-1.amazonaws.com"),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                "https://api.ecr.us-east-1.amazonaws.com",
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com",
+                "https://api.ecr-fips.us-east-1.amazonaws.com",
+            ),
+            (
+                "123456789012.dkr-ecr.us-east-1.on.aws",
+                "https://ecr.us-east-1.api.aws",
+            ),
+            (
+                "123456789012.dkr-ecr-fips.us-east-1.on.aws",
+                "https://ecr-fips.us-east-1.api.aws",
+            ),
+            (
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+                "https://api.ecr.cn-north-1.amazonaws.com.cn",
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
+                "https://api.ecr-fips.us-gov-west-1.amazonaws.com",
+            ),
         ];
         for (host, want) in cases {
             let registry = Registry::parse(host).unwrap();
@@ -525,7 +607,9 @@ mod tests {
                 .use_dual_stack(dual)
                 .build()
                 .unwrap();
-            let endpoint = block_on_ready(DefaultResolver::new().resolve_endpoint(&params)).unwrap().unwrap();
+            let endpoint = block_on_ready(DefaultResolver::new().resolve_endpoint(&params))
+                .unwrap()
+                .unwrap();
             assert_eq!(endpoint.url(), want, "{host}");
             assert_eq!(api_endpoint(&registry), want, "{host}");
             assert_eq!(endpoint_variant(&registry, true), (false, false));

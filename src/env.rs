@@ -12,6 +12,8 @@ pub const LOG: &str = "AWS_ECR_LOG";
 pub const LOG_FILE: &str = "AWS_ECR_LOG_FILE";
 /// Total deadline of one `get`, in seconds (default 30).
 pub const TIMEOUT: &str = "AWS_ECR_TIMEOUT";
+/// The registry → profile / role map file (default `~/.ecr/config.toml`).
+pub const CONFIG: &str = "AWS_ECR_CONFIG";
 /// `auto` (default), `on` or `off`: whether to consult the EC2 instance metadata service.
 pub const IMDS: &str = "AWS_ECR_IMDS";
 /// How long to wait for another process refreshing the same registry, in seconds.

@@ -22,6 +22,9 @@ pub enum Error {
     /// The cache could not be used where it was required (`cache clear`).
     #[error(transparent)]
     Cache(#[from] CacheError),
+    /// The registry map file is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The command line or the input is wrong.
     #[error("{0}")]
     Usage(String),

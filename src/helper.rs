@@ -276,6 +276,8 @@ mod tests {
             label: "t".into(),
             source: SourceKind::Environment,
             profile: None,
+            mfa: None,
+            assume_role: None,
         };
         let reg = Registry::parse("123456789012.dkr.ecr.us-east-1.amazonaws.com").unwrap();
         (tempfile::tempdir().unwrap(), reg, id)

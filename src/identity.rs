@@ -53,6 +53,46 @@ pub struct Identity {
     pub source: SourceKind,
     /// The profile the SDK will use, when one is selected explicitly.
     pub profile: Option<String>,
+    /// The selected profile assumes a role with MFA (`mfa_serial`).
+    pub mfa: Option<MfaProfile>,
+    /// A role to assume on top of the credentials (from the registry map).
+    pub assume_role: Option<String>,
+}
+
+/// A profile that assumes a role with an MFA code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaProfile {
+    /// The profile's name.
+    pub profile: String,
+    /// The role to assume.
+    pub role_arn: String,
+    /// The MFA device's serial number or ARN.
+    pub mfa_serial: String,
+    /// The profile whose credentials call AssumeRole (None: the profile's own keys).
+    pub source_profile: Option<String>,
+    /// `duration_seconds` of the profile (default 3600).
+    pub duration_seconds: Option<i32>,
+    /// `role_session_name` of the profile.
+    pub role_session_name: Option<String>,
+    /// `external_id` of the profile.
+    pub external_id: Option<String>,
+}
+
+impl MfaProfile {
+    fn from_section(name: &str, s: &Section) -> Option<MfaProfile> {
+        Some(MfaProfile {
+            profile: name.to_string(),
+            role_arn: s.get("role_arn")?.clone(),
+            mfa_serial: s.get("mfa_serial")?.clone(),
+            source_profile: s
+                .get("source_profile")
+                .filter(|p| p.as_str() != name)
+                .cloned(),
+            duration_seconds: s.get("duration_seconds").and_then(|d| d.parse().ok()),
+            role_session_name: s.get("role_session_name").cloned(),
+            external_id: s.get("external_id").cloned(),
+        })
+    }
 }
 
 impl Identity {
@@ -68,6 +108,7 @@ impl Identity {
     ) -> Result<Identity, IdentityError> {
         let mut parts: Vec<String> = Vec::new();
         let explicit_profile = var(env::AWS_PROFILE);
+        let mut mfa = None;
         let (source, label) = if let (Some(akid), Some(_)) =
             (var(env::AWS_ACCESS_KEY_ID), var(env::AWS_SECRET_ACCESS_KEY))
         {
@@ -96,6 +137,7 @@ impl Identity {
         {
             let name = explicit_profile.clone().unwrap_or_else(|| "default".into());
             let how = describe_profile(profiles, &name, section, &mut parts, 0)?;
+            mfa = MfaProfile::from_section(&name, section);
             (SourceKind::Profile, format!("profile {name} ({how})"))
         } else if let Some(name) = &explicit_profile {
             return Err(IdentityError::ProfileNotFound(name.clone()));
@@ -153,7 +195,25 @@ impl Identity {
             label,
             source,
             profile: explicit_profile,
+            mfa,
+            assume_role: None,
         })
+    }
+
+    /// The identity of assuming `role_arn` with this identity's credentials.
+    pub fn with_assumed_role(mut self, role_arn: &str) -> Identity {
+        let mut hasher = Sha256::new();
+        hasher.update(self.fingerprint.as_bytes());
+        hasher.update(b"\nassume-role=");
+        hasher.update(role_arn.as_bytes());
+        self.fingerprint = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.label = format!("role {role_arn} assumed with {}", self.label);
+        self.assume_role = Some(role_arn.to_string());
+        self
     }
 
     /// A short form of the fingerprint for directory names and messages.
@@ -438,6 +498,30 @@ mod tests {
         let mut vars = KEYS.to_vec();
         vars.push(("AWS_ENDPOINT_URL_ECR", "http://127.0.0.1:1"));
         assert_ne!(a.fingerprint, resolve("", "", &vars).unwrap().fingerprint);
+    }
+
+    #[test]
+    fn mfa_profiles_are_recognised_and_assumed_roles_change_the_fingerprint() {
+        let config = "[profile base]\n[profile mfa]\nrole_arn = arn:aws:iam::1:role/admin\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/me\nduration_seconds = 900\n";
+        let creds = "[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = x\n";
+        let id = resolve(config, creds, &[("AWS_PROFILE", "mfa")]).unwrap();
+        let mfa = id.mfa.clone().unwrap();
+        assert_eq!(
+            (mfa.source_profile.as_deref(), mfa.duration_seconds),
+            (Some("base"), Some(900))
+        );
+        assert!(resolve(config, creds, &[("AWS_PROFILE", "base")])
+            .unwrap()
+            .mfa
+            .is_none());
+        let assumed = id.clone().with_assumed_role("arn:aws:iam::2:role/pull");
+        assert_ne!(assumed.fingerprint, id.fingerprint);
+        assert_ne!(
+            assumed.fingerprint,
+            id.clone()
+                .with_assumed_role("arn:aws:iam::3:role/pull")
+                .fingerprint
+        );
     }
 
     #[test]

@@ -15,13 +15,18 @@
 
 pub mod cache;
 pub mod cli;
+pub mod config;
+pub mod configure;
+pub mod doctor;
 pub mod ecr;
 pub mod env;
 pub mod error;
 pub mod helper;
 pub mod identity;
 pub mod imds;
+pub mod kubelet;
 pub mod log;
+pub mod mfa;
 pub mod profile;
 pub mod protocol;
 pub mod redact;

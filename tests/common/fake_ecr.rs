@@ -24,6 +24,18 @@ pub struct Call {
     pub registry_ids: Vec<String>,
     /// The Host header.
     pub host: String,
+    /// Form parameters of an STS (Query protocol) request.
+    pub params: Vec<(String, String)>,
+}
+
+impl Call {
+    /// A form parameter of an STS request.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// How to answer the next request.
@@ -165,8 +177,18 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
                     .collect()
             })
             .unwrap_or_default();
+        let params = if header("content-type").starts_with("application/x-www-form-urlencoded") {
+            form_decode(&String::from_utf8_lossy(&body))
+        } else {
+            Vec::new()
+        };
+        let action = params
+            .iter()
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| format!("STS.{v}"));
         let call = Call {
-            target: header("x-amz-target"),
+            params,
+            target: action.unwrap_or_else(|| header("x-amz-target")),
             region: scope.get(2).copied().unwrap_or_default().to_string(),
             access_key: scope.first().copied().unwrap_or_default().to_string(),
             registry_ids: registry_ids.clone(),
@@ -183,6 +205,27 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
             (reply, s.calls.len(), s.delay)
         };
         std::thread::sleep(delay);
+        if call.target.starts_with("STS.") {
+            let action = call.target.trim_start_matches("STS.");
+            let duration: u64 = call
+                .param("DurationSeconds")
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(3600);
+            let expires = SystemTime::now() + Duration::from_secs(duration);
+            let body = format!(
+                "<{action}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><{action}Result><Credentials><AccessKeyId>ASIATEMP{n}</AccessKeyId><SecretAccessKey>tempSecretKey{n}</SecretAccessKey><SessionToken>tempSessionToken{n}</SessionToken><Expiration>{}</Expiration></Credentials><AssumedRoleUser><Arn>{}/session</Arn><AssumedRoleId>AROATEST:session</AssumedRoleId></AssumedRoleUser></{action}Result><ResponseMetadata><RequestId>fake-{n}</RequestId></ResponseMetadata></{action}Response>",
+                iso8601(expires),
+                call.param("RoleArn").unwrap_or_default()
+            );
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if stream.write_all(response.as_bytes()).is_err() {
+                return;
+            }
+            continue;
+        }
         let public = call.target.starts_with("SpencerFrontendService");
         let account = registry_ids
             .first()
@@ -254,4 +297,58 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
             return;
         }
     }
+}
+
+/// Decodes `application/x-www-form-urlencoded`.
+fn form_decode(body: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let bytes = s.replace('+', " ").into_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' && i + 2 < bytes.len() {
+                if let Ok(b) = u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    body.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// `2026-11-25T12:00:00Z`
+fn iso8601(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let (days, rem) = (secs / 86400, secs % 86400);
+    // Civil-from-days (Howard Hinnant).
+    let z = days as i64 + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
 }

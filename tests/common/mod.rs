@@ -80,6 +80,7 @@ impl TestEnv {
         env.set("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
         env.set("AWS_ENDPOINT_URL_ECR", &env.ecr.url.clone());
         env.set("AWS_ENDPOINT_URL_ECR_PUBLIC", &env.ecr.url.clone());
+        env.set("AWS_ENDPOINT_URL_STS", &env.ecr.url.clone());
         env.set("AWS_ECR_CACHE_DIR", &env.cache_dir().display().to_string());
         // A closed loopback port: nothing ever probes the real metadata address.
         env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9");

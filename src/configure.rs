@@ -1,0 +1,665 @@
+//! `configure`: points Docker (or Podman) at this helper by editing its JSON
+//! config file.
+//!
+//! - `--registry HOST` (repeatable) adds `"credHelpers": {"HOST": "ecr-login"}`;
+//! - `--store` sets `"credsStore": "ecr-login"` (Docker only);
+//! - `--podman` edits the containers auth file instead of Docker's config;
+//! - `--dry-run` prints a unified diff of the change and writes nothing.
+//!
+//! Files: Docker's is `$DOCKER_CONFIG/config.json`, else
+//! `~/.docker/config.json`. Podman's is `$REGISTRY_AUTH_FILE`, else
+//! `$XDG_RUNTIME_DIR/containers/auth.json`, else
+//! `~/.config/containers/auth.json` (containers-auth.json(5) reads the same
+//! `credHelpers` map).
+//!
+//! Every other key and value is kept. Key order is kept when serde_json keeps
+//! it (its `preserve_order` feature); without that feature keys come out
+//! sorted. The indentation of the existing file (tabs or N spaces) is reused;
+//! new files are indented with tabs, as Docker writes them. Numbers are
+//! re-encoded by serde_json (`1.50` becomes `1.5`).
+//!
+//! Writes are atomic (a temp file in the same directory, renamed over the
+//! target, keeping the target's mode; new files are 0600 in a 0700 directory).
+//! When the content changes, the previous content is first saved as
+//! `<file>.bak` (0600). A file that is not a JSON object, or whose
+//! `credHelpers` is not an object, is refused and left untouched. Running the
+//! same command twice changes nothing the second time.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::registry::Registry;
+
+/// The helper's name in Docker's config (`docker-credential-<name>`).
+pub const HELPER_NAME: &str = "ecr-login";
+
+/// What `configure` was asked to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Normalised registry hosts for `credHelpers`, without duplicates.
+    pub registries: Vec<String>,
+    /// Set `credsStore`.
+    pub store: bool,
+    /// Edit the containers auth file instead of Docker's config.
+    pub podman: bool,
+    /// Print the diff, write nothing.
+    pub dry_run: bool,
+}
+
+/// Parses the arguments after `configure`. Every `--registry` must be an ECR
+/// registry; at least one of `--registry` and `--store` is required.
+pub fn parse_args(args: &[&str]) -> Result<Options> {
+    let mut opts = Options::default();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let value = match *arg {
+            "--store" => {
+                opts.store = true;
+                continue;
+            }
+            "--podman" => {
+                opts.podman = true;
+                continue;
+            }
+            "--dry-run" | "-n" => {
+                opts.dry_run = true;
+                continue;
+            }
+            "--registry" | "-r" => it
+                .next()
+                .copied()
+                .ok_or_else(|| Error::Usage(format!("{arg} needs a value: {arg} HOST")))?,
+            other => match other.strip_prefix("--registry=") {
+                Some(v) => v,
+                None => {
+                    return Err(Error::Usage(format!(
+                        "configure: unknown option {:?}",
+                        other.escape_debug().to_string()
+                    )))
+                }
+            },
+        };
+        let host = Registry::parse(value)?.host().to_string();
+        if !opts.registries.contains(&host) {
+            opts.registries.push(host);
+        }
+    }
+    if opts.registries.is_empty() && !opts.store {
+        return Err(Error::Usage(
+            "configure needs --registry HOST (repeatable) or --store".into(),
+        ));
+    }
+    if opts.podman && opts.store {
+        return Err(Error::Usage(
+            "--store does not apply to --podman: containers-auth.json has no credsStore; use --registry HOST, or credential-helpers in registries.conf".into(),
+        ));
+    }
+    Ok(opts)
+}
+
+/// The file to edit, from the environment (`var`) and the home directory.
+pub fn config_file(
+    podman: bool,
+    var: &dyn Fn(&str) -> Option<String>,
+    home: Option<PathBuf>,
+) -> Result<PathBuf> {
+    let no_home = |what: &str| {
+        Error::Usage(format!(
+            "cannot locate {what}: no home directory (set HOME)"
+        ))
+    };
+    if podman {
+        if let Some(p) = var("REGISTRY_AUTH_FILE") {
+            return Ok(PathBuf::from(p));
+        }
+        if let Some(run) = var("XDG_RUNTIME_DIR") {
+            return Ok(Path::new(&run).join("containers").join("auth.json"));
+        }
+        return home
+            .map(|h| h.join(".config").join("containers").join("auth.json"))
+            .ok_or_else(|| no_home("the containers auth file (or set REGISTRY_AUTH_FILE)"));
+    }
+    if let Some(dir) = var("DOCKER_CONFIG") {
+        return Ok(Path::new(&dir).join("config.json"));
+    }
+    home.map(|h| h.join(".docker").join("config.json"))
+        .ok_or_else(|| no_home("the Docker config (or set DOCKER_CONFIG)"))
+}
+
+/// The outcome of editing one file's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The new content.
+    pub after: String,
+    /// Whether it differs in meaning from the old content.
+    pub changed: bool,
+    /// What was changed, one line each, for the user.
+    pub changes: Vec<String>,
+    /// What the user should know (replaced settings), one line each.
+    pub warnings: Vec<String>,
+}
+
+/// Edits `before` (the file's text, `None` when it does not exist) as `opts`
+/// asks. `file` only names the file in errors.
+pub fn plan(before: Option<&str>, opts: &Options, file: &Path) -> Result<Plan> {
+    let text = before.unwrap_or_default();
+    let old: Value = if text.trim().is_empty() {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_str(text).map_err(|e| {
+            Error::Io(format!(
+                "cannot parse {} ({e}); fix or move it: nothing was changed",
+                file.display()
+            ))
+        })?
+    };
+    let Value::Object(mut root) = old.clone() else {
+        return Err(Error::Io(format!(
+            "{} is not a JSON object; fix or move it: nothing was changed",
+            file.display()
+        )));
+    };
+    let mut changes = Vec::new();
+    let mut warnings = Vec::new();
+    if !opts.registries.is_empty() {
+        let helpers = root
+            .entry("credHelpers")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if helpers.is_null() {
+            *helpers = Value::Object(Map::new());
+        }
+        let Value::Object(helpers) = helpers else {
+            return Err(Error::Io(format!(
+                "\"credHelpers\" in {} is not an object; fix it: nothing was changed",
+                file.display()
+            )));
+        };
+        for host in &opts.registries {
+            match helpers.get(host) {
+                Some(Value::String(h)) if h == HELPER_NAME => {}
+                Some(other) => {
+                    warnings.push(format!(
+                        "credHelpers[{host:?}] was {other}; it is now {HELPER_NAME:?}"
+                    ));
+                    changes.push(format!("credHelpers: {host} -> {HELPER_NAME}"));
+                }
+                None => changes.push(format!("credHelpers: {host} -> {HELPER_NAME}")),
+            }
+            helpers.insert(host.clone(), Value::String(HELPER_NAME.into()));
+        }
+    }
+    if opts.store {
+        match root.get("credsStore") {
+            Some(Value::String(s)) if s == HELPER_NAME => {}
+            Some(other) => {
+                warnings.push(format!(
+                    "credsStore was {other}; it is now {HELPER_NAME:?}: logins to registries other than ECR that were kept there are no longer used"
+                ));
+                changes.push(format!("credsStore: {HELPER_NAME}"));
+            }
+            None => changes.push(format!("credsStore: {HELPER_NAME}")),
+        }
+        root.insert("credsStore".into(), Value::String(HELPER_NAME.into()));
+    }
+    let new = Value::Object(root);
+    let changed = new != old;
+    let after = if changed {
+        let trailing_newline = before.is_none_or(|b| b.ends_with('\n') || b.trim().is_empty());
+        let mut s = to_pretty(&new, &indent_of(text))?;
+        if trailing_newline {
+            s.push('\n');
+        }
+        s
+    } else {
+        text.to_string()
+    };
+    Ok(Plan {
+        after,
+        changed,
+        changes,
+        warnings,
+    })
+}
+
+/// The indentation unit of a JSON text: the leading whitespace of its first
+/// indented line (tabs: one tab; spaces: that many), or a tab.
+pub fn indent_of(text: &str) -> String {
+    for line in text.lines().skip(1) {
+        let ws: String = line
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
+        if ws.len() == line.len() {
+            continue;
+        }
+        if ws.starts_with('\t') {
+            return "\t".into();
+        }
+        if (1..=8).contains(&ws.len()) && !ws.contains('\t') {
+            return ws;
+        }
+        break;
+    }
+    "\t".into()
+}
+
+fn to_pretty(v: &Value, indent: &str) -> Result<String> {
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    serde::Serialize::serialize(v, &mut ser)
+        .map_err(|e| Error::Io(format!("cannot encode the configuration: {e}")))?;
+    String::from_utf8(out).map_err(|e| Error::Io(format!("cannot encode the configuration: {e}")))
+}
+
+/// A unified diff (three lines of context) from `old` to `new`, with the
+/// given file labels; empty when the texts are equal.
+pub fn unified_diff(old: &str, new: &str, old_label: &str, new_label: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    if a == b {
+        return String::new();
+    }
+    // Longest common subsequence table, from the end.
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    // The edit script: (tag, old index, new index, line).
+    let mut ops: Vec<(char, usize, usize, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            ops.push((' ', i, j, a[i]));
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            ops.push(('-', i, j, a[i]));
+            i += 1;
+        } else {
+            ops.push(('+', i, j, b[j]));
+            j += 1;
+        }
+    }
+    const CONTEXT: usize = 3;
+    let mut out = format!("--- {old_label}\n+++ {new_label}\n");
+    let changed: Vec<usize> = (0..ops.len()).filter(|k| ops[*k].0 != ' ').collect();
+    let mut k = 0;
+    while k < changed.len() {
+        let start = changed[k].saturating_sub(CONTEXT);
+        let mut end = changed[k];
+        while k < changed.len() && changed[k] <= end + 2 * CONTEXT + 1 {
+            end = changed[k];
+            k += 1;
+        }
+        let end = (end + CONTEXT + 1).min(ops.len());
+        let hunk = &ops[start..end];
+        let old_len = hunk.iter().filter(|o| o.0 != '+').count();
+        let new_len = hunk.iter().filter(|o| o.0 != '-').count();
+        let (_, oi, nj, _) = hunk[0];
+        let range = |first: usize, len: usize| {
+            let first = if len == 0 { first } else { first + 1 };
+            if len == 1 {
+                format!("{first}")
+            } else {
+                format!("{first},{len}")
+            }
+        };
+        out.push_str(&format!(
+            "@@ -{} +{} @@\n",
+            range(oi, old_len),
+            range(nj, new_len)
+        ));
+        for (tag, _, _, line) in hunk {
+            out.push_str(&format!("{tag}{line}\n"));
+        }
+    }
+    out
+}
+
+/// Whether an executable named `name` is in one of the `path` directories.
+pub fn on_path(name: &str, path: Option<OsString>) -> bool {
+    let Some(path) = path else { return false };
+    std::env::split_paths(&path).any(|dir| {
+        let candidate = dir.join(name);
+        match std::fs::metadata(&candidate) {
+            #[cfg(unix)]
+            Ok(m) => {
+                use std::os::unix::fs::PermissionsExt;
+                m.is_file() && m.permissions().mode() & 0o111 != 0
+            }
+            #[cfg(not(unix))]
+            Ok(m) => m.is_file(),
+            Err(_) => false,
+        }
+    })
+}
+
+/// Runs `configure` with `args` (after the command name); reports on `stdout`.
+pub fn run(args: &[&str], stdout: &mut dyn Write) -> Result<()> {
+    let opts = parse_args(args)?;
+    let path = config_file(opts.podman, &crate::env::var, dirs::home_dir())?;
+    // Edit the target of a symlink (dotfile managers), not the link.
+    let path = match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&path)
+            .map_err(|e| Error::Io(format!("cannot resolve {}: {e}", path.display())))?,
+        _ => path,
+    };
+    let before = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::Io(format!("cannot read {}: {e}", path.display()))),
+    };
+    let plan = plan(before.as_deref(), &opts, &path)?;
+    if !on_path(crate::cli::BIN, std::env::var_os("PATH")) {
+        crate::warn!(
+            "no executable named {} on PATH: {} runs the helper by that name, so install it in a PATH directory",
+            crate::cli::BIN,
+            if opts.podman { "Podman" } else { "Docker" }
+        );
+    }
+    for w in &plan.warnings {
+        crate::warn!("{w}");
+    }
+    let shown = path.display().to_string();
+    let mut report = String::new();
+    if !plan.changed {
+        report.push_str(&format!("no change: {shown} is already configured\n"));
+    } else if opts.dry_run {
+        let old_label = if before.is_some() {
+            shown.as_str()
+        } else {
+            "/dev/null"
+        };
+        report.push_str(&unified_diff(
+            before.as_deref().unwrap_or_default(),
+            &plan.after,
+            old_label,
+            &shown,
+        ));
+        report.push_str(&format!("dry run: {shown} was not changed\n"));
+    } else {
+        match &before {
+            Some(old) => {
+                let backup = backup_path(&path);
+                write_atomically(&backup, old.as_bytes(), 0o600).map_err(|e| {
+                    Error::Io(format!("cannot write the backup {}: {e}", backup.display()))
+                })?;
+                report.push_str(&format!(
+                    "updated {shown} (previous content saved as {})\n",
+                    backup.display()
+                ));
+            }
+            None => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    create_private_dir(dir)
+                        .map_err(|e| Error::Io(format!("cannot create {}: {e}", dir.display())))?;
+                }
+                report.push_str(&format!("created {shown}\n"));
+            }
+        }
+        let mode = existing_mode(&path).unwrap_or(0o600);
+        write_atomically(&path, plan.after.as_bytes(), mode)
+            .map_err(|e| Error::Io(format!("cannot write {shown}: {e}")))?;
+        for c in &plan.changes {
+            report.push_str(&format!("  {c}\n"));
+        }
+    }
+    stdout
+        .write_all(report.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Error::Io(format!("cannot write to stdout: {e}")))
+}
+
+/// `config.json` → `config.json.bak`.
+pub fn backup_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(OsString::from).unwrap_or_default();
+    name.push(".bak");
+    path.with_file_name(name)
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+#[cfg(unix)]
+fn existing_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn existing_mode(_: &Path) -> Option<u32> {
+    None
+}
+
+/// Writes `content` to a temp file next to `path` with `mode`, then renames it
+/// over `path`: readers see the old or the new content, never a mix.
+fn write_atomically(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ecr-login-configure-")
+        .tempfile_in(dir)?;
+    tmp.write_all(content)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+    const B: &str = "210987654321.dkr.ecr.eu-west-1.amazonaws.com";
+
+    fn opts(registries: &[&str], store: bool) -> Options {
+        Options {
+            registries: registries.iter().map(|s| s.to_string()).collect(),
+            store,
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn args_are_validated_and_normalised() {
+        let o = parse_args(&[
+            "--registry",
+            &format!("https://{}", A.to_uppercase()),
+            &format!("--registry={B}"),
+            "-r",
+            A,
+            "--dry-run",
+        ])
+        .unwrap();
+        assert_eq!(o.registries, vec![A.to_string(), B.to_string()]);
+        assert!(o.dry_run && !o.store && !o.podman);
+        assert!(matches!(
+            parse_args(&["--registry", "ghcr.io"]),
+            Err(Error::NotEcr(_))
+        ));
+        for bad in [
+            &[][..],
+            &["--dry-run"],
+            &["--registry"],
+            &["--frob"],
+            &["--podman", "--store"],
+        ] {
+            assert!(matches!(parse_args(bad), Err(Error::Usage(_))), "{bad:?}");
+        }
+        assert!(parse_args(&["--store"]).unwrap().store);
+    }
+
+    #[test]
+    fn file_locations() {
+        let home = Some(PathBuf::from("/home/u"));
+        let none = |_: &str| None;
+        assert_eq!(
+            config_file(false, &none, home.clone()).unwrap(),
+            Path::new("/home/u/.docker/config.json")
+        );
+        assert_eq!(
+            config_file(true, &none, home.clone()).unwrap(),
+            Path::new("/home/u/.config/containers/auth.json")
+        );
+        let vars = |k: &str| match k {
+            "DOCKER_CONFIG" => Some("/etc/docker-cfg".to_string()),
+            "XDG_RUNTIME_DIR" => Some("/run/user/1000".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            config_file(false, &vars, home.clone()).unwrap(),
+            Path::new("/etc/docker-cfg/config.json")
+        );
+        assert_eq!(
+            config_file(true, &vars, home.clone()).unwrap(),
+            Path::new("/run/user/1000/containers/auth.json")
+        );
+        let auth_file = |k: &str| (k == "REGISTRY_AUTH_FILE").then(|| "/tmp/a.json".to_string());
+        assert_eq!(
+            config_file(true, &auth_file, None).unwrap(),
+            Path::new("/tmp/a.json")
+        );
+        assert!(config_file(false, &none, None).is_err());
+    }
+
+    #[test]
+    fn plans_add_replace_and_leave_alone() {
+        let f = Path::new("config.json");
+        let p = plan(None, &opts(&[A], false), f).unwrap();
+        assert!(p.changed);
+        assert_eq!(
+            p.after,
+            format!("{{\n\t\"credHelpers\": {{\n\t\t\"{A}\": \"ecr-login\"\n\t}}\n}}\n")
+        );
+        let again = plan(Some(&p.after), &opts(&[A], false), f).unwrap();
+        assert!(!again.changed && again.changes.is_empty());
+        assert_eq!(again.after, p.after);
+        let replaced = plan(
+            Some(&format!(
+                "{{\"credHelpers\":{{\"{A}\":\"desktop\"}},\"credsStore\":\"osxkeychain\"}}"
+            )),
+            &opts(&[A], true),
+            f,
+        )
+        .unwrap();
+        assert!(replaced.changed);
+        assert_eq!(replaced.warnings.len(), 2, "{:?}", replaced.warnings);
+        assert!(replaced.warnings[0].contains("\"desktop\""));
+        assert!(replaced.warnings[1].contains("\"osxkeychain\""));
+        // Whitespace-only or empty files count as {}.
+        assert!(plan(Some("  \n"), &opts(&[A], false), f).unwrap().changed);
+    }
+
+    #[test]
+    fn unparsable_and_odd_shapes_are_refused() {
+        let f = Path::new("/x/config.json");
+        for (text, want) in [
+            ("{\"auths\": {", "cannot parse /x/config.json"),
+            ("[1, 2]", "/x/config.json is not a JSON object"),
+            (
+                "{\"credHelpers\": []}",
+                "\"credHelpers\" in /x/config.json is not an object",
+            ),
+        ] {
+            let e = plan(Some(text), &opts(&[A], false), f)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(want) && e.contains("nothing was changed"),
+                "{text}: {e}"
+            );
+        }
+        // credHelpers problems do not matter for --store alone.
+        assert!(
+            plan(Some("{\"credHelpers\": []}"), &opts(&[], true), f)
+                .unwrap()
+                .changed
+        );
+    }
+
+    #[test]
+    fn indentation_is_detected() {
+        assert_eq!(indent_of("{\n    \"a\": 1\n}"), "    ");
+        assert_eq!(indent_of("{\n  \"a\": {\n    \"b\": 1\n  }\n}"), "  ");
+        assert_eq!(indent_of("{\n\t\"a\": 1\n}"), "\t");
+        assert_eq!(indent_of("{\"a\": 1}"), "\t");
+        assert_eq!(indent_of("{\n\n\"a\": 1\n}"), "\t");
+        assert_eq!(indent_of(""), "\t");
+    }
+
+    #[test]
+    fn diffs() {
+        assert_eq!(unified_diff("a\nb\n", "a\nb\n", "x", "y"), "");
+        assert_eq!(
+            unified_diff("", "{\n}\n", "/dev/null", "f"),
+            "--- /dev/null\n+++ f\n@@ -0,0 +1,2 @@\n+{\n+}\n"
+        );
+        let lines = |edit: &dyn Fn(usize) -> Vec<String>| -> String {
+            (1..=16).flat_map(edit).map(|l| l + "\n").collect()
+        };
+        let old = lines(&|n| vec![n.to_string()]);
+        let new = lines(&|n| match n {
+            2 => vec!["two".into()],
+            15 => vec!["15".into(), "fifteen-and-a-half".into()],
+            _ => vec![n.to_string()],
+        });
+        assert_eq!(
+            unified_diff(&old, &new, "a", "b"),
+            "--- a\n+++ b\n@@ -1,5 +1,5 @@\n 1\n-2\n+two\n 3\n 4\n 5\n@@ -13,4 +13,5 @@\n 13\n 14\n 15\n+fifteen-and-a-half\n 16\n"
+        );
+        // Changes less than seven lines apart share a hunk.
+        let near = lines(&|n| match n {
+            2 => vec!["two".into()],
+            8 => vec!["eight".into()],
+            _ => vec![n.to_string()],
+        });
+        assert_eq!(
+            unified_diff(&old, &near, "a", "b"),
+            "--- a\n+++ b\n@@ -1,11 +1,11 @@\n 1\n-2\n+two\n 3\n 4\n 5\n 6\n 7\n-8\n+eight\n 9\n 10\n 11\n"
+        );
+        // A deletion at the end.
+        assert_eq!(
+            unified_diff("a\nb\n", "a\n", "x", "y"),
+            "--- x\n+++ y\n@@ -1,2 +1 @@\n a\n-b\n"
+        );
+    }
+
+    #[test]
+    fn backup_names() {
+        assert_eq!(
+            backup_path(Path::new("/h/.docker/config.json")),
+            Path::new("/h/.docker/config.json.bak")
+        );
+    }
+}
