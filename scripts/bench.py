@@ -31,23 +31,35 @@ def spawn(argv, env, stdin_path):
     return elapsed / 1e6, usage.ru_maxrss, code
 
 
+def peak_rss_kib(argv, env, stdin_path, runs=20):
+    """Peak RSS of the command itself, via GNU time (fork + exec from a small
+    process; the rusage a Python parent sees would include its own pages)."""
+    import subprocess
+    peak = 0
+    for _ in range(runs):
+        with open(stdin_path, "rb") as f:
+            out = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv, stdin=f,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        peak = max(peak, int(out.stderr.decode().strip().splitlines()[-1]))
+    return peak
+
+
 def measure(name, argv, env, stdin_path, runs, warmup):
     for _ in range(warmup):
         spawn(argv, env, stdin_path)
-    times, rss = [], []
+    times = []
     for _ in range(runs):
-        ms, maxrss, code = spawn(argv, env, stdin_path)
+        ms, _, code = spawn(argv, env, stdin_path)
         if code != 0:
             sys.exit(f"bench: {name}: {argv[0]} exited {code}")
         times.append(ms)
-        rss.append(maxrss)
     times.sort()
     result = {
         "name": name,
         "median_ms": statistics.median(times),
         "p10_ms": times[len(times) // 10],
         "p90_ms": times[(len(times) * 9) // 10],
-        "peak_rss_kib": max(rss),
+        "peak_rss_kib": peak_rss_kib(argv, env, stdin_path),
         "runs": runs,
     }
     print(f"{name:<28} median {result['median_ms']:7.3f} ms   p10 {result['p10_ms']:7.3f}   p90 {result['p90_ms']:7.3f}   peak RSS {result['peak_rss_kib']} KiB   ({runs} runs)")

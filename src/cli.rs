@@ -99,10 +99,7 @@ pub fn run(args: &[String], stdin: impl Read, stdout: &mut dyn Write) -> ExitCod
         [cmd, ..] if matches!(*cmd, "get" | "store" | "erase" | "list" | "version") => {
             Err(Error::Usage(format!("{cmd} takes no arguments")))
         }
-        [cmd, ..] => Err(Error::Usage(format!(
-            "unknown command {:?}",
-            cmd.escape_debug().to_string()
-        ))),
+        [cmd, ..] => Err(Error::Usage(format!("unknown command {}", shorten(cmd)))),
     };
     match result {
         Ok(()) => ExitCode::Success,
@@ -351,4 +348,13 @@ fn mfa_login(profile: &str, force: bool, stdout: &mut dyn Write) -> Result<()> {
             human(left)
         ),
     )
+}
+
+/// `"abc…"`: an argument quoted for a message, escaped and cut to 64 characters.
+fn shorten(arg: &str) -> String {
+    let escaped: String = arg.escape_debug().collect();
+    match escaped.char_indices().nth(64) {
+        Some((cut, _)) => format!("\"{}…\" ({} bytes)", &escaped[..cut], arg.len()),
+        None => format!("\"{escaped}\""),
+    }
 }

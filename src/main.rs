@@ -1,7 +1,11 @@
 //! `docker-credential-ecr-login`: argv → library → exit code.
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // args_os: an argument that is not UTF-8 must be a usage error, not a panic.
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let code = ecr_login::cli::run(
         &args,
         std::io::stdin().lock(),

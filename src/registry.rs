@@ -169,7 +169,8 @@ fn host_of(input: &str) -> Result<String, NotEcr> {
     let host = match authority.rsplit_once(':') {
         Some((host, port)) => {
             if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(not_ecr(format!("bad port {port:?}")));
+                let shown: String = port.chars().take(20).collect();
+                return Err(not_ecr(format!("bad port {shown:?}")));
             }
             if port.parse::<u16>().is_err() {
                 return Err(not_ecr(format!("port {port} is out of range")));
@@ -186,10 +187,8 @@ fn host_of(input: &str) -> Result<String, NotEcr> {
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
     {
-        return Err(not_ecr(format!(
-            "{:?} is not a plain DNS name",
-            host.escape_debug().to_string()
-        )));
+        let shown: String = host.chars().take(80).collect();
+        return Err(not_ecr(format!("{shown:?} is not a plain DNS name")));
     }
     Ok(host.to_string())
 }

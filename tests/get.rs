@@ -297,3 +297,47 @@ fn no_secret_reaches_stderr_or_the_log_file_at_trace_level() {
         );
     }
 }
+
+#[test]
+fn proxies_from_the_environment_are_used() {
+    let mut env = TestEnv::new();
+    // The endpoint itself is a closed port; only the proxy (another fake that
+    // answers like ECR) can make the call succeed.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let proxy = FakeEcr::start();
+    env.set("AWS_ENDPOINT_URL_ECR", &closed_url);
+    env.set("HTTP_PROXY", &proxy.url);
+    let run = env.get(REGISTRY);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(proxy.count(), 1);
+    assert_eq!(env.ecr.count(), 0);
+    // NO_PROXY exempts the host again: the closed port is then reached directly and fails.
+    env.set("NO_PROXY", "127.0.0.1")
+        .set("AWS_ECR_DISABLE_CACHE", "true");
+    env.get(REGISTRY).assert_not_found();
+    assert_eq!(proxy.count(), 1);
+}
+
+#[test]
+fn a_bad_ca_bundle_is_a_clear_error_not_a_crash() {
+    let mut env = TestEnv::new();
+    let bundle = env.write(
+        "bad-ca.pem",
+        "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n",
+    );
+    env.set("AWS_CA_BUNDLE", &bundle.display().to_string());
+    let run = env.get(REGISTRY);
+    run.assert_not_found();
+    assert!(run.stderr.contains("AWS_CA_BUNDLE"), "{run:#?}");
+    env.set(
+        "AWS_CA_BUNDLE",
+        &env.dir.path().join("missing.pem").display().to_string(),
+    );
+    let run = env.get(REGISTRY);
+    assert!(
+        run.stderr.contains("AWS_CA_BUNDLE") && run.stderr.contains("cannot read"),
+        "{run:#?}"
+    );
+}
