@@ -291,39 +291,34 @@ fn read_entry(path: &Path) -> Option<CacheEntry> {
         crate::debug!("cannot read cache entry {}: {e}", path.display());
         return None;
     }
+    match parse_entry(&bytes) {
+        Ok(entry) => Some(entry),
+        Err(why) => {
+            crate::debug!("cache entry {} {why}; ignoring it", path.display());
+            None
+        }
+    }
+}
+
+/// Parses the bytes of a cache entry file; the error says why it is unusable.
+pub fn parse_entry(bytes: &[u8]) -> Result<CacheEntry, &'static str> {
     if bytes.len() as u64 > MAX_ENTRY_BYTES {
-        crate::debug!("cache entry {} is too large; ignoring it", path.display());
-        return None;
+        return Err("is too large");
     }
     #[derive(Deserialize)]
     struct Version {
         version: u32,
     }
-    match serde_json::from_slice::<Version>(&bytes) {
+    match serde_json::from_slice::<Version>(bytes) {
         Ok(v) if v.version == FORMAT_VERSION => {}
-        Ok(v) => {
-            crate::debug!(
-                "cache entry {} has format version {}; ignoring it",
-                path.display(),
-                v.version
-            );
-            return None;
-        }
-        Err(_) => {
-            crate::debug!(
-                "cache entry {} is not valid JSON; ignoring it",
-                path.display()
-            );
-            return None;
-        }
+        Ok(_) => return Err("has another format version"),
+        Err(_) => return Err("is not valid JSON"),
     }
-    match serde_json::from_slice::<CacheEntry>(&bytes) {
-        Ok(e) => Some(e),
-        Err(_) => {
-            crate::debug!("cache entry {} is malformed; ignoring it", path.display());
-            None
-        }
+    let entry: CacheEntry = serde_json::from_slice(bytes).map_err(|_| "is malformed")?;
+    if entry.registry.is_empty() || entry.identity.len() < 16 || !entry.identity.is_ascii() {
+        return Err("is malformed");
     }
+    Ok(entry)
 }
 
 fn private_options() -> OpenOptions {

@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime};
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::{error::CredentialsError, ProvideCredentials};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use base64::Engine as _;
 
@@ -117,7 +116,7 @@ pub enum FetchError {
         detail: String,
     },
     /// The whole fetch ran past its deadline.
-    #[error("no answer from AWS within {0:?}: check the network or proxy, or raise AWS_ECR_TIMEOUT (seconds)")]
+    #[error("no answer from AWS within {:.1}s: check the network or proxy, or raise AWS_ECR_TIMEOUT (seconds)", .0.as_secs_f64())]
     Timeout(Duration),
     /// ECR answered without authorization data.
     #[error("ECR returned no authorization data for {0}")]
@@ -464,10 +463,10 @@ fn sdk_error<E, R>(
 ) -> FetchError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     use aws_smithy_runtime_api::client::result::SdkError;
-    let full = DisplayErrorContext(&err).to_string();
+    let full = error_chain(&err);
     match &err {
         SdkError::ServiceError(service) => {
             let e = service.err();
@@ -499,9 +498,25 @@ fn credentials_error(e: CredentialsError, identity: &Identity) -> FetchError {
         }
         other => FetchError::Credentials {
             source_label: identity.label.clone(),
-            detail: DisplayErrorContext(&other).to_string(),
+            detail: error_chain(&other),
         },
     }
+}
+
+/// An error and its sources, `a: b: c`, each level's `Display` only (the
+/// SDK's own formatter appends a `Debug` dump of the whole tree). Levels that
+/// repeat the previous one are dropped.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 /// The HTTPS client: rustls with the OS roots (which honour `SSL_CERT_FILE`),

@@ -161,7 +161,7 @@ impl<S: TokenSource> Helper<S> {
                 match cached.filter(|e| e.remaining(SystemTime::now()) >= MIN_FALLBACK_VALIDITY) {
                     Some(e) => {
                         crate::warn!(
-                        "refreshing the token for {host} failed ({err}); using the cached one, valid for {} more",
+                        "refreshing the token for {host} failed: {err}. Using the cached token, valid for {} more",
                         human(e.remaining(SystemTime::now()))
                     );
                         Ok((&e).into())

@@ -8,14 +8,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::*;
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// Rewrites the one cache entry's timestamps.
 fn age_entry(env: &TestEnv, requested_ago: u64, expires_in: i64) {
     let files = env.cache_files();
     assert_eq!(files.len(), 1, "{files:?}");
-    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
     v["requested_at"] = (now() - requested_ago).into();
     v["expires_at"] = ((now() as i64) + expires_in).into();
     std::fs::write(&files[0], serde_json::to_vec(&v).unwrap()).unwrap();
@@ -29,7 +33,8 @@ fn warm_get_is_served_from_the_cache() {
         assert_eq!(env.get(REGISTRY).secret(), first);
     }
     assert_eq!(env.ecr.count(), 1);
-    let entry: serde_json::Value = serde_json::from_slice(&std::fs::read(&env.cache_files()[0]).unwrap()).unwrap();
+    let entry: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&env.cache_files()[0]).unwrap()).unwrap();
     assert_eq!(entry["version"], 1);
     assert_eq!(entry["registry"], REGISTRY);
     assert!(entry["expires_at"].as_u64().unwrap() > now() + 11 * 3600);
@@ -77,7 +82,7 @@ fn refresh_failure_serves_a_still_valid_token_with_a_warning() {
     env.ecr.set_default(Reply::Error(500, "ServerException"));
     let run = env.get(REGISTRY);
     assert_eq!(run.secret(), first);
-    assert!(run.stderr.contains("using the cached one"), "{run:#?}");
+    assert!(run.stderr.contains("Using the cached token"), "{run:#?}");
 }
 
 #[test]
@@ -105,11 +110,13 @@ fn an_already_expired_answer_is_not_cached() {
 fn identities_never_share_tokens() {
     let mut env = TestEnv::new();
     let one = env.get(REGISTRY).secret();
-    env.set("AWS_ACCESS_KEY_ID", "AKIDTESTTWO").set("AWS_SECRET_ACCESS_KEY", "another-secret-key");
+    env.set("AWS_ACCESS_KEY_ID", "AKIDTESTTWO")
+        .set("AWS_SECRET_ACCESS_KEY", "another-secret-key");
     let two = env.get(REGISTRY).secret();
     assert_eq!(two, FakeEcr::password("123456789012", "AKIDTESTTWO", 2));
     // Profiles: two profiles with different keys.
-    env.unset("AWS_ACCESS_KEY_ID").unset("AWS_SECRET_ACCESS_KEY");
+    env.unset("AWS_ACCESS_KEY_ID")
+        .unset("AWS_SECRET_ACCESS_KEY");
     let creds = env.write("home/.aws/credentials", "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = d\n[prod]\naws_access_key_id = AKIDPROD\naws_secret_access_key = p\n");
     env.set("AWS_SHARED_CREDENTIALS_FILE", &creds.display().to_string());
     env.set("AWS_PROFILE", "dev");
@@ -121,7 +128,9 @@ fn identities_never_share_tokens() {
     // Switching back hits each identity's own entry.
     env.set("AWS_PROFILE", "dev");
     assert_eq!(env.get(REGISTRY).secret(), dev);
-    env.set("AWS_PROFILE", "prod").set("AWS_ACCESS_KEY_ID", AKID).set("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+    env.set("AWS_PROFILE", "prod")
+        .set("AWS_ACCESS_KEY_ID", AKID)
+        .set("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
     assert_eq!(env.get(REGISTRY).secret(), one);
     assert_eq!(env.ecr.count(), 4);
 }
@@ -140,7 +149,15 @@ fn corrupt_or_foreign_entries_are_rewritten() {
     let env = TestEnv::new();
     env.get(REGISTRY).secret();
     let file = env.cache_files()[0].clone();
-    for (n, body) in ["{{{ not json", "{\"version\":99,\"registry\":\"x\"}", "", "\u{0}\u{1}binary"].iter().enumerate() {
+    for (n, body) in [
+        "{{{ not json",
+        "{\"version\":99,\"registry\":\"x\"}",
+        "",
+        "\u{0}\u{1}binary",
+    ]
+    .iter()
+    .enumerate()
+    {
         std::fs::write(&file, body).unwrap();
         let run = env.get(REGISTRY);
         assert_eq!(run.secret(), FakeEcr::password("123456789012", AKID, n + 2));
@@ -169,7 +186,10 @@ fn unusable_cache_directory_degrades_to_no_cache() {
     env.set("AWS_ECR_CACHE_DIR", &file.display().to_string());
     let run = env.get(REGISTRY);
     assert_eq!(run.code, 0, "{run:#?}");
-    assert!(run.stderr.contains("continuing without the cache"), "{run:#?}");
+    assert!(
+        run.stderr.contains("continuing without the cache"),
+        "{run:#?}"
+    );
 }
 
 #[test]
@@ -181,7 +201,10 @@ fn list_shows_this_identitys_unexpired_registries_without_calling_ecr() {
     env.get("public.ecr.aws").secret();
     let calls = env.ecr.count();
     let run = env.run(&["list"], "");
-    assert_eq!(run.stdout, format!("{{\"https://{REGISTRY}\":\"AWS\",\"https://public.ecr.aws\":\"AWS\"}}\n"));
+    assert_eq!(
+        run.stdout,
+        format!("{{\"https://{REGISTRY}\":\"AWS\",\"https://public.ecr.aws\":\"AWS\"}}\n")
+    );
     assert_eq!(env.ecr.count(), calls);
     env.set("AWS_ACCESS_KEY_ID", "AKIDSOMEONEELSE");
     assert_eq!(env.run(&["list"], "").stdout, "{}\n");
@@ -193,7 +216,11 @@ fn cache_show_and_clear() {
     let secret = env.get(REGISTRY).secret();
     let run = env.run(&["cache", "show"], "");
     assert_eq!(run.code, 0, "{run:#?}");
-    assert!(run.stdout.contains(REGISTRY) && run.stdout.contains("access keys from the environment"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(REGISTRY) && run.stdout.contains("access keys from the environment"),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stdout.contains(&secret) && !run.stdout.contains(AKID));
     let run = env.run(&["cache", "clear"], "");
     assert!(run.stdout.starts_with("removed 1 cached token"), "{run:#?}");
@@ -211,14 +238,23 @@ fn racing_processes_make_one_call() {
             let mut cmd = env.command(&["get"]);
             let mut child = cmd.spawn().unwrap();
             use std::io::Write;
-            child.stdin.take().unwrap().write_all(REGISTRY.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(REGISTRY.as_bytes())
+                .unwrap();
             child
         })
         .collect();
     let expected = FakeEcr::password("123456789012", AKID, 1);
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["Secret"], expected.as_str());
     }
@@ -229,7 +265,14 @@ fn racing_processes_make_one_call() {
 fn concurrent_writes_of_different_registries_all_land() {
     let env = TestEnv::new();
     env.ecr.set_delay(Duration::from_millis(100));
-    let hosts: Vec<String> = (0..16).map(|i| format!("{:012}.dkr.ecr.us-west-2.amazonaws.com", 100000000000u64 + i)).collect();
+    let hosts: Vec<String> = (0..16)
+        .map(|i| {
+            format!(
+                "{:012}.dkr.ecr.us-west-2.amazonaws.com",
+                100000000000u64 + i
+            )
+        })
+        .collect();
     let children: Vec<_> = hosts
         .iter()
         .map(|h| {
@@ -245,7 +288,11 @@ fn concurrent_writes_of_different_registries_all_land() {
     assert_eq!(env.cache_files().len(), 16);
     let listed: serde_json::Value = serde_json::from_str(&env.run(&["list"], "").stdout).unwrap();
     for h in &hosts {
-        assert_eq!(listed[format!("https://{h}")], "AWS", "{h} missing from {listed}");
+        assert_eq!(
+            listed[format!("https://{h}")],
+            "AWS",
+            "{h} missing from {listed}"
+        );
     }
     let before = env.ecr.count();
     for h in &hosts {
