@@ -12,11 +12,11 @@
 //! `~/.config/containers/auth.json` (containers-auth.json(5) reads the same
 //! `credHelpers` map).
 //!
-//! Every other key and value is kept. Key order is kept when serde_json keeps
-//! it (its `preserve_order` feature); without that feature keys come out
-//! sorted. The indentation of the existing file (tabs or N spaces) is reused;
-//! new files are indented with tabs, as Docker writes them. Numbers are
-//! re-encoded by serde_json (`1.50` becomes `1.5`).
+//! Every other key and value is kept, in the same order (see [`Json`]; new
+//! keys go last). The file is re-indented with the unit of its first indented
+//! line (a tab or N spaces; a tab for new or one-line files, as Docker writes
+//! them). Strings and numbers are re-encoded by serde_json: `\u00e9` becomes
+//! `é`, `1.50` becomes `1.5`.
 //!
 //! Writes are atomic (a temp file in the same directory, renamed over the
 //! target, keeping the target's mode; new files are 0600 in a 0700 directory).
@@ -28,8 +28,6 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::registry::Registry;
@@ -147,8 +145,8 @@ pub struct Plan {
 /// asks. `file` only names the file in errors.
 pub fn plan(before: Option<&str>, opts: &Options, file: &Path) -> Result<Plan> {
     let text = before.unwrap_or_default();
-    let old: Value = if text.trim().is_empty() {
-        Value::Object(Map::new())
+    let old: Json = if text.trim().is_empty() {
+        Json::Object(Vec::new())
     } else {
         serde_json::from_str(text).map_err(|e| {
             Error::Io(format!(
@@ -157,55 +155,55 @@ pub fn plan(before: Option<&str>, opts: &Options, file: &Path) -> Result<Plan> {
             ))
         })?
     };
-    let Value::Object(mut root) = old.clone() else {
+    let mut new = old.clone();
+    let Json::Object(root) = &mut new else {
         return Err(Error::Io(format!(
             "{} is not a JSON object; fix or move it: nothing was changed",
             file.display()
         )));
     };
+    let helper = || Json::String(HELPER_NAME.into());
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
     if !opts.registries.is_empty() {
-        let helpers = root
-            .entry("credHelpers")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if helpers.is_null() {
-            *helpers = Value::Object(Map::new());
+        let helpers = entry(root, "credHelpers");
+        if matches!(helpers, Json::Null) {
+            *helpers = Json::Object(Vec::new());
         }
-        let Value::Object(helpers) = helpers else {
+        let Json::Object(helpers) = helpers else {
             return Err(Error::Io(format!(
                 "\"credHelpers\" in {} is not an object; fix it: nothing was changed",
                 file.display()
             )));
         };
         for host in &opts.registries {
-            match helpers.get(host) {
-                Some(Value::String(h)) if h == HELPER_NAME => {}
-                Some(other) => {
-                    warnings.push(format!(
-                        "credHelpers[{host:?}] was {other}; it is now {HELPER_NAME:?}"
-                    ));
-                    changes.push(format!("credHelpers: {host} -> {HELPER_NAME}"));
-                }
-                None => changes.push(format!("credHelpers: {host} -> {HELPER_NAME}")),
+            let slot = entry(helpers, host);
+            if *slot == helper() {
+                continue;
             }
-            helpers.insert(host.clone(), Value::String(HELPER_NAME.into()));
+            if *slot != Json::Null {
+                warnings.push(format!(
+                    "credHelpers[{host:?}] was {}; it is now {HELPER_NAME:?}",
+                    slot.compact()
+                ));
+            }
+            *slot = helper();
+            changes.push(format!("credHelpers: {host} -> {HELPER_NAME}"));
         }
     }
     if opts.store {
-        match root.get("credsStore") {
-            Some(Value::String(s)) if s == HELPER_NAME => {}
-            Some(other) => {
+        let slot = entry(root, "credsStore");
+        if *slot != helper() {
+            if *slot != Json::Null {
                 warnings.push(format!(
-                    "credsStore was {other}; it is now {HELPER_NAME:?}: logins to registries other than ECR that were kept there are no longer used"
+                    "credsStore was {}; it is now {HELPER_NAME:?}: logins to registries other than ECR that were kept there are no longer used",
+                    slot.compact()
                 ));
-                changes.push(format!("credsStore: {HELPER_NAME}"));
             }
-            None => changes.push(format!("credsStore: {HELPER_NAME}")),
+            *slot = helper();
+            changes.push(format!("credsStore: {HELPER_NAME}"));
         }
-        root.insert("credsStore".into(), Value::String(HELPER_NAME.into()));
     }
-    let new = Value::Object(root);
     let changed = new != old;
     let after = if changed {
         let trailing_newline = before.is_none_or(|b| b.ends_with('\n') || b.trim().is_empty());
@@ -223,6 +221,132 @@ pub fn plan(before: Option<&str>, opts: &Options, file: &Path) -> Result<Plan> {
         changes,
         warnings,
     })
+}
+
+/// A JSON value whose objects keep their keys in document order (serde_json's
+/// own map sorts them unless its `preserve_order` feature is on).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    /// `null`.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// A number, as serde_json reads it.
+    Number(serde_json::Number),
+    /// A string.
+    String(String),
+    /// An array.
+    Array(Vec<Json>),
+    /// An object: keys and values in document order (duplicates kept).
+    Object(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// One-line JSON text of the value.
+    pub fn compact(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The value of `key` in `object` (the last one, as Docker reads duplicates),
+/// appended as `null` when missing.
+fn entry<'a>(object: &'a mut Vec<(String, Json)>, key: &str) -> &'a mut Json {
+    let index = match object.iter().rposition(|(k, _)| k == key) {
+        Some(i) => i,
+        None => {
+            object.push((key.to_string(), Json::Null));
+            object.len() - 1
+        }
+    };
+    &mut object[index].1
+}
+
+impl serde::Serialize for Json {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Json::Null => s.serialize_unit(),
+            Json::Bool(b) => s.serialize_bool(*b),
+            Json::Number(n) => n.serialize(s),
+            Json::String(v) => s.serialize_str(v),
+            Json::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Json::Object(entries) => {
+                let mut map = s.serialize_map(Some(entries.len()))?;
+                for (k, v) in entries {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Json {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Json, D::Error> {
+        d.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for JsonVisitor {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Json, E> {
+        Ok(Json::Null)
+    }
+    fn visit_none<E>(self) -> std::result::Result<Json, E> {
+        Ok(Json::Null)
+    }
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Json, E> {
+        Ok(Json::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Json, E> {
+        Ok(Json::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Json, E> {
+        Ok(Json::Number(v.into()))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Json, E> {
+        serde_json::Number::from_f64(v)
+            .map(Json::Number)
+            .ok_or_else(|| E::custom("not a finite number"))
+    }
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Json, E> {
+        Ok(Json::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> std::result::Result<Json, E> {
+        Ok(Json::String(v))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Json, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Json, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = map.next_entry::<String, Json>()? {
+            entries.push(entry);
+        }
+        Ok(Json::Object(entries))
+    }
 }
 
 /// The indentation unit of a JSON text: the leading whitespace of its first
@@ -247,7 +371,7 @@ pub fn indent_of(text: &str) -> String {
     "\t".into()
 }
 
-fn to_pretty(v: &Value, indent: &str) -> Result<String> {
+fn to_pretty(v: &Json, indent: &str) -> Result<String> {
     let mut out = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
     let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
@@ -327,12 +451,17 @@ pub fn unified_diff(old: &str, new: &str, old_label: &str, new_label: &str) -> S
     out
 }
 
-/// Whether an executable named `name` is in one of the `path` directories.
+/// Whether an executable named `name` (on Windows also `name.exe`) is in one
+/// of the `path` directories.
 pub fn on_path(name: &str, path: Option<OsString>) -> bool {
     let Some(path) = path else { return false };
+    let names = if cfg!(windows) {
+        vec![name.to_string(), format!("{name}.exe")]
+    } else {
+        vec![name.to_string()]
+    };
     std::env::split_paths(&path).any(|dir| {
-        let candidate = dir.join(name);
-        match std::fs::metadata(&candidate) {
+        names.iter().any(|n| match std::fs::metadata(dir.join(n)) {
             #[cfg(unix)]
             Ok(m) => {
                 use std::os::unix::fs::PermissionsExt;
@@ -341,7 +470,7 @@ pub fn on_path(name: &str, path: Option<OsString>) -> bool {
             #[cfg(not(unix))]
             Ok(m) => m.is_file(),
             Err(_) => false,
-        }
+        })
     })
 }
 
@@ -579,6 +708,25 @@ mod tests {
         assert!(replaced.warnings[1].contains("\"osxkeychain\""));
         // Whitespace-only or empty files count as {}.
         assert!(plan(Some("  \n"), &opts(&[A], false), f).unwrap().changed);
+    }
+
+    #[test]
+    fn key_order_and_values_are_kept_at_every_level() {
+        let before = r#"{"z": 1, "a": {"y": -2, "b": 3.25}, "m": [{"q": null, "c": true}], "dup": 1, "dup": 2, "big": 18446744073709551615}"#;
+        let p = plan(Some(before), &opts(&[A], true), Path::new("f")).unwrap();
+        assert_eq!(
+            p.after,
+            format!(
+                "{{\n\t\"z\": 1,\n\t\"a\": {{\n\t\t\"y\": -2,\n\t\t\"b\": 3.25\n\t}},\n\t\"m\": [\n\t\t{{\n\t\t\t\"q\": null,\n\t\t\t\"c\": true\n\t\t}}\n\t],\n\t\"dup\": 1,\n\t\"dup\": 2,\n\t\"big\": 18446744073709551615,\n\t\"credHelpers\": {{\n\t\t\"{A}\": \"ecr-login\"\n\t}},\n\t\"credsStore\": \"ecr-login\"\n}}"
+            )
+        );
+        // The last of duplicate keys is the one edited, as Docker reads it.
+        let dup = r#"{"credsStore": "ecr-login", "credsStore": "desktop"}"#;
+        let p = plan(Some(dup), &opts(&[], true), Path::new("f")).unwrap();
+        assert_eq!(
+            p.after,
+            "{\n\t\"credsStore\": \"ecr-login\",\n\t\"credsStore\": \"ecr-login\"\n}"
+        );
     }
 
     #[test]

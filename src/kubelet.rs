@@ -28,6 +28,12 @@
 //! `sts:AssumeRoleWithWebIdentity` and the pod's token. Without a token the
 //! node's own credentials are used. The cached ECR token is keyed by the role
 //! ARN (and the endpoint overrides), not by the pod or its token.
+//!
+//! Pulls with the node's credentials follow the same rules as `get`,
+//! including the registry map (`~/.ecr/config.toml`). Pulls as a pod's role
+//! do not consult the map: the pod's role is the identity, and the node's
+//! profiles and keys are switched off for that request (see
+//! [`WebIdentity::install`]).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -371,7 +377,8 @@ pub fn response(request: &Request, login: &Login, now: SystemTime) -> Response {
 /// as the `kubelet` command does.
 #[derive(Debug)]
 pub struct WebIdentity {
-    dir: tempfile::TempDir,
+    /// Held for its `Drop`, which removes the token file.
+    _dir: tempfile::TempDir,
     role_arn: String,
 }
 
@@ -424,7 +431,7 @@ impl WebIdentity {
         }
         crate::debug!("pulling as role {role_arn} with the pod's service-account token");
         Ok(WebIdentity {
-            dir,
+            _dir: dir,
             role_arn: role_arn.to_string(),
         })
     }
