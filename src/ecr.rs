@@ -456,10 +456,13 @@ fn expiry(at: Option<&aws_smithy_types::DateTime>) -> SystemTime {
         .unwrap_or_else(|| SystemTime::now() + Duration::from_secs(12 * 3600))
 }
 
+/// Maps an API error's code, message and full text to a [`FetchError`].
+type ApiErrorMapper<'a> = dyn Fn(Option<&str>, Option<&str>, String) -> FetchError + 'a;
+
 fn sdk_error<E, R>(
     err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
     region: &str,
-    api_error: &dyn Fn(Option<&str>, Option<&str>, String) -> FetchError,
+    api_error: &ApiErrorMapper<'_>,
 ) -> FetchError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,

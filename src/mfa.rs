@@ -253,9 +253,10 @@ pub async fn assume_role(
     }
     let out = request.send().await.map_err(|e| {
         use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-        let detail = e.message().map(str::to_string).unwrap_or_else(|| {
-            crate::ecr::error_chain(&e)
-        });
+        let detail = e
+            .message()
+            .map(str::to_string)
+            .unwrap_or_else(|| crate::ecr::error_chain(&e));
         FetchError::Mfa(format!("cannot assume role {role_arn}: {detail}"))
     })?;
     let c = out
