@@ -341,3 +341,19 @@ fn a_bad_ca_bundle_is_a_clear_error_not_a_crash() {
         "{run:#?}"
     );
 }
+
+#[test]
+fn a_truncated_answer_is_retried_and_never_cached_broken() {
+    let env = TestEnv::new();
+    env.ecr.script(vec![Reply::Truncated]);
+    let run = env.get(REGISTRY);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(env.ecr.count(), 2);
+    // Every answer truncated: a clear failure, nothing cached.
+    let env = TestEnv::new();
+    env.ecr.set_default(Reply::Truncated);
+    let run = env.get(REGISTRY);
+    run.assert_not_found();
+    assert_eq!(run.stderr.lines().count(), 1, "{run:#?}");
+    assert!(env.cache_files().is_empty());
+}

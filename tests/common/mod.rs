@@ -83,6 +83,20 @@ impl TestEnv {
         env.set("AWS_ENDPOINT_URL_ECR_PUBLIC", &env.ecr.url.clone());
         env.set("AWS_ENDPOINT_URL_STS", &env.ecr.url.clone());
         env.set("AWS_ECR_CACHE_DIR", &env.cache_dir().display().to_string());
+        // Name every file explicitly: on Windows the home directory does not
+        // follow HOME/USERPROFILE, and the tests must never read the real one.
+        env.set(
+            "AWS_CONFIG_FILE",
+            &home.join(".aws").join("config").display().to_string(),
+        );
+        env.set(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            &home.join(".aws").join("credentials").display().to_string(),
+        );
+        env.set(
+            "AWS_ECR_CONFIG",
+            &home.join(".ecr").join("config.toml").display().to_string(),
+        );
         // A closed loopback port: nothing ever probes the real metadata address.
         env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9");
         env.set("AWS_EC2_METADATA_DISABLED", "true");
