@@ -9,7 +9,10 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
-    if os == "linux" && env == "gnu" {
+    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    let crt_static = features.split(',').any(|f| f == "crt-static");
+    // A static build (scripts/build-release) chooses its own relocation model.
+    if os == "linux" && env == "gnu" && !crt_static {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }
 }
