@@ -53,17 +53,7 @@ def measure(name, argv, env, stdin_path, runs, warmup):
         if code != 0:
             sys.exit(f"bench: {name}: {argv[0]} exited {code}")
         times.append(ms)
-    times.sort()
-    result = {
-        "name": name,
-        "median_ms": statistics.median(times),
-        "p10_ms": times[len(times) // 10],
-        "p90_ms": times[(len(times) * 9) // 10],
-        "peak_rss_kib": peak_rss_kib(argv, env, stdin_path),
-        "runs": runs,
-    }
-    print(f"{name:<28} median {result['median_ms']:7.3f} ms   p10 {result['p10_ms']:7.3f}   p90 {result['p90_ms']:7.3f}   peak RSS {result['peak_rss_kib']} KiB   ({runs} runs)")
-    return result
+    return summarize(name, argv, env, stdin_path, times)
 
 
 def summarize(name, argv, env, stdin_path, times):

@@ -292,6 +292,24 @@ mod tests {
         )
     }
 
+    /// Caches the password "old", requested `age` seconds ago, expiring in `left` seconds.
+    fn write_entry(dir: &tempfile::TempDir, reg: &Registry, id: &Identity, age: u64, left: u64) {
+        let cache = Cache::new(dir.path());
+        let lock = cache.lock(id, reg.host(), Duration::from_secs(1)).unwrap();
+        let now = secs(SystemTime::now());
+        let entry = CacheEntry {
+            version: FORMAT_VERSION,
+            registry: reg.host().into(),
+            identity: id.fingerprint.clone(),
+            identity_label: "t".into(),
+            username: "AWS".into(),
+            password: Secret::new("old"),
+            requested_at: now - age,
+            expires_at: now + left,
+        };
+        cache.put(&lock, &entry).unwrap();
+    }
+
     const HOURS_12: Duration = Duration::from_secs(12 * 3600);
 
     #[test]
@@ -308,23 +326,8 @@ mod tests {
     #[test]
     fn past_half_life_refreshes_and_failure_falls_back_to_valid_token() {
         let (dir, reg, id) = setup();
-        // 20 minutes of life: requested now, half-life 10 min from now... make it already past half-life
-        // by writing an entry requested long ago.
-        let cache = Cache::new(dir.path());
-        let lock = cache.lock(&id, reg.host(), Duration::from_secs(1)).unwrap();
-        let now = secs(SystemTime::now());
-        let entry = CacheEntry {
-            version: FORMAT_VERSION,
-            registry: reg.host().into(),
-            identity: id.fingerprint.clone(),
-            identity_label: "t".into(),
-            username: "AWS".into(),
-            password: Secret::new("old"),
-            requested_at: now - 7 * 3600,
-            expires_at: now + 5 * 3600,
-        };
-        cache.put(&lock, &entry).unwrap();
-        drop(lock);
+        // A 12-hour token requested 7 hours ago: past its half-life, 5 hours left.
+        write_entry(&dir, &reg, &id, 7 * 3600, 5 * 3600);
         let fake = Fake::new(vec![Err(()), Ok(HOURS_12)]);
         let h = helper(&fake, &dir);
         assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "old");
@@ -335,21 +338,7 @@ mod tests {
     #[test]
     fn an_almost_expired_token_is_not_served_when_refresh_fails() {
         let (dir, reg, id) = setup();
-        let cache = Cache::new(dir.path());
-        let lock = cache.lock(&id, reg.host(), Duration::from_secs(1)).unwrap();
-        let now = secs(SystemTime::now());
-        let entry = CacheEntry {
-            version: FORMAT_VERSION,
-            registry: reg.host().into(),
-            identity: id.fingerprint.clone(),
-            identity_label: "t".into(),
-            username: "AWS".into(),
-            password: Secret::new("old"),
-            requested_at: now - 12 * 3600,
-            expires_at: now + 60,
-        };
-        cache.put(&lock, &entry).unwrap();
-        drop(lock);
+        write_entry(&dir, &reg, &id, 12 * 3600, 60);
         let fake = Fake::new(vec![Err(())]);
         assert!(helper(&fake, &dir).login(&reg, &id).is_err());
     }
