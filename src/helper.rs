@@ -7,7 +7,7 @@ use crate::cache::{secs, Cache, CacheEntry, CacheError, CacheLock, FORMAT_VERSIO
 use crate::ecr::{AuthToken, TokenSource};
 use crate::env;
 use crate::error::Result;
-use crate::identity::Identity;
+use crate::identity::{Identity, SourceKind};
 use crate::registry::Registry;
 use crate::secret::Secret;
 
@@ -128,6 +128,11 @@ impl<S: TokenSource> Helper<S> {
             );
             return Ok(e.into());
         }
+        if identity.source == SourceKind::None {
+            // Nothing can be fetched: fail now, without taking a lock (or
+            // creating the cache directory) first.
+            return Ok(self.source.fetch(registry, identity, self.timeout)?.into());
+        }
         let lock = match cache.lock(identity, host, self.lock_timeout.min(self.timeout)) {
             Ok(lock) => Some(lock),
             Err(e @ CacheError::LockTimeout { .. }) => {
@@ -230,7 +235,6 @@ pub fn human(d: Duration) -> String {
 mod tests {
     use super::*;
     use crate::ecr::FetchError;
-    use crate::identity::SourceKind;
     use std::cell::{Cell, RefCell};
 
     /// A token source that counts calls and answers from a script.
