@@ -150,6 +150,10 @@ fn no_credentials_fails_fast_and_says_why() {
         "the metadata endpoint was contacted"
     );
     assert_eq!(env.ecr.count(), 0);
+    assert!(
+        !env.cache_dir().exists(),
+        "a failing get created the cache directory"
+    );
     eprintln!("no-credentials failure took {:?}", run.elapsed);
     assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
 }
