@@ -24,6 +24,9 @@ use crate::secret::Secret;
 /// The format version written into every entry.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// 9999-12-31T23:59:59Z: no cache timestamp is later.
+pub const MAX_TIMESTAMP: u64 = 253_402_300_799;
+
 /// Entries larger than this are not cache files.
 const MAX_ENTRY_BYTES: u64 = 64 * 1024;
 
@@ -317,6 +320,11 @@ pub fn parse_entry(bytes: &[u8]) -> Result<CacheEntry, &'static str> {
     let entry: CacheEntry = serde_json::from_slice(bytes).map_err(|_| "is malformed")?;
     if entry.registry.is_empty() || entry.identity.len() < 16 || !entry.identity.is_ascii() {
         return Err("is malformed");
+    }
+    // ECR tokens live 12 hours; anything past the year 9999 is not a token
+    // time (and would overflow SystemTime arithmetic on some platforms).
+    if entry.expires_at > MAX_TIMESTAMP || entry.requested_at > entry.expires_at {
+        return Err("has impossible timestamps");
     }
     Ok(entry)
 }

@@ -95,8 +95,12 @@ pub fn run(args: &[String], stdin: impl Read, stdout: &mut dyn Write) -> ExitCod
             "kubelet takes no arguments (the request comes on stdin)".into(),
         )),
         ["configure", rest @ ..] => crate::configure::run(rest, stdout),
-        ["login", ..] => Err(Error::Usage("usage: login --profile PROFILE [--force]".into())),
-        ["doctor", ..] => Err(Error::Usage("usage: doctor HOST (one registry host)".into())),
+        ["login", ..] => Err(Error::Usage(
+            "usage: login --profile PROFILE [--force]".into(),
+        )),
+        ["doctor", ..] => Err(Error::Usage(
+            "usage: doctor HOST (one registry host)".into(),
+        )),
         ["cache", ..] => Err(Error::Usage("usage: cache show | cache clear".into())),
         [] => Err(Error::Usage("no command given".into())),
         [cmd, ..] if matches!(*cmd, "get" | "store" | "erase" | "list" | "version") => {

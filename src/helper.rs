@@ -42,7 +42,9 @@ impl From<&CacheEntry> for Login {
         Login {
             username: e.username.clone(),
             password: e.password.clone(),
-            expires_at: std::time::UNIX_EPOCH + Duration::from_secs(e.expires_at),
+            expires_at: std::time::UNIX_EPOCH
+                .checked_add(Duration::from_secs(e.expires_at))
+                .unwrap_or(std::time::UNIX_EPOCH),
         }
     }
 }

@@ -50,7 +50,7 @@ impl Session {
             self.access_key_id.clone(),
             self.secret_access_key.expose().to_string(),
             Some(self.session_token.expose().to_string()),
-            Some(std::time::UNIX_EPOCH + Duration::from_secs(self.expires_at)),
+            std::time::UNIX_EPOCH.checked_add(Duration::from_secs(self.expires_at)),
             "ecr-login-mfa",
         )
     }

@@ -300,3 +300,21 @@ fn concurrent_writes_of_different_registries_all_land() {
     }
     assert_eq!(env.ecr.count(), before);
 }
+
+#[test]
+fn impossible_timestamps_are_treated_as_corrupt() {
+    // Found by the cache_entry fuzz target: an expiry beyond SystemTime's range
+    // used to panic when the entry was served.
+    let env = TestEnv::new();
+    env.get(REGISTRY).secret();
+    let file = env.cache_files()[0].clone();
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    for (requested, expires) in [(0u64, u64::MAX), (now() + 100, now() + 50)] {
+        v["requested_at"] = requested.into();
+        v["expires_at"] = expires.into();
+        std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
+        let run = env.get(REGISTRY);
+        assert_eq!(run.code, 0, "{run:#?}");
+    }
+    assert_eq!(env.ecr.count(), 3);
+}
