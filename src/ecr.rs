@@ -153,11 +153,7 @@ impl FetchError {
 /// force, or what the SDK's endpoint rules give for its region, FIPS and
 /// dual-stack settings.
 pub fn api_endpoint(registry: &Registry) -> String {
-    let service_endpoint = match registry {
-        Registry::Private(_) => env::AWS_ENDPOINT_URL_ECR,
-        Registry::Public { .. } => env::AWS_ENDPOINT_URL_ECR_PUBLIC,
-    };
-    if let Some(url) = env::var(service_endpoint).or_else(|| env::var(env::AWS_ENDPOINT_URL)) {
+    if let Some(url) = endpoint_override(registry) {
         return format!("{url} (override)");
     }
     let (fips, dual_stack) = endpoint_variant(registry, false);
@@ -262,9 +258,7 @@ pub fn mfa_session(
             .http_client(http.clone())
             .load()
             .await;
-        let provider_config = aws_config::provider_config::ProviderConfig::without_region()
-            .with_region(Some(region))
-            .with_http_client(http);
+        let provider_config = provider_config(region, http);
         Ok(
             crate::mfa::credentials(&config, &provider_config, mfa, force)
                 .await?
@@ -288,11 +282,7 @@ async fn fetch_async(registry: &Registry, identity: &Identity) -> Result<AuthTok
         );
     // An endpoint override (a VPC endpoint, a test server) wins over the
     // FIPS and dual-stack variants; the SDK refuses the combination.
-    let service_endpoint = match registry {
-        Registry::Private(_) => env::AWS_ENDPOINT_URL_ECR,
-        Registry::Public { .. } => env::AWS_ENDPOINT_URL_ECR_PUBLIC,
-    };
-    let overridden = env::var(service_endpoint).or_else(|| env::var(env::AWS_ENDPOINT_URL));
+    let overridden = endpoint_override(registry);
     let (fips, dual_stack) = endpoint_variant(registry, overridden.is_some());
     if fips {
         loader = loader.use_fips(true);
@@ -304,9 +294,7 @@ async fn fetch_async(registry: &Registry, identity: &Identity) -> Result<AuthTok
         crate::debug!("ECR endpoint overridden: {url}");
     }
     if identity.source == SourceKind::InstanceMetadata {
-        let provider_config = aws_config::provider_config::ProviderConfig::without_region()
-            .with_region(Some(region.clone()))
-            .with_http_client(http.clone());
+        let provider_config = provider_config(region.clone(), http.clone());
         let imds = aws_config::imds::Client::builder()
             .configure(&provider_config)
             .connect_timeout(Duration::from_secs(1))
@@ -323,9 +311,7 @@ async fn fetch_async(registry: &Registry, identity: &Identity) -> Result<AuthTok
     let config = loader.load().await;
     let mut credentials = match &identity.mfa {
         Some(mfa) => {
-            let provider_config = aws_config::provider_config::ProviderConfig::without_region()
-                .with_region(Some(region.clone()))
-                .with_http_client(http.clone());
+            let provider_config = provider_config(region.clone(), http.clone());
             crate::mfa::credentials(&config, &provider_config, mfa, false)
                 .await?
                 .0
@@ -439,6 +425,27 @@ async fn fetch_async(registry: &Registry, identity: &Identity) -> Result<AuthTok
             AuthToken::decode(token, expiry(data.expires_at()))
         }
     }
+}
+
+/// The endpoint override in force for `registry`'s API
+/// (`AWS_ENDPOINT_URL_ECR` / `_ECR_PUBLIC`, else `AWS_ENDPOINT_URL`).
+fn endpoint_override(registry: &Registry) -> Option<String> {
+    let service = match registry {
+        Registry::Private(_) => env::AWS_ENDPOINT_URL_ECR,
+        Registry::Public { .. } => env::AWS_ENDPOINT_URL_ECR_PUBLIC,
+    };
+    env::var(service).or_else(|| env::var(env::AWS_ENDPOINT_URL))
+}
+
+/// Settings for credential providers built by hand (IMDS, MFA): our region
+/// and HTTP client (CA bundle, proxies).
+fn provider_config(
+    region: Region,
+    http: SharedHttpClient,
+) -> aws_config::provider_config::ProviderConfig {
+    aws_config::provider_config::ProviderConfig::without_region()
+        .with_region(Some(region))
+        .with_http_client(http)
 }
 
 /// Whether to ask the SDK for the FIPS and the dual-stack API endpoint: as the

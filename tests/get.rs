@@ -127,18 +127,25 @@ fn empty_input_is_the_protocol_error() {
     );
 }
 
-#[test]
-fn no_credentials_fails_fast_and_says_why() {
+/// An environment without AWS credentials whose metadata endpoint is a
+/// loopback socket that accepts and never answers.
+fn without_credentials() -> (TestEnv, TcpListener) {
     let mut env = TestEnv::new();
     env.unset("AWS_ACCESS_KEY_ID")
         .unset("AWS_SECRET_ACCESS_KEY")
         .unset("AWS_EC2_METADATA_DISABLED");
-    // A metadata endpoint that accepts and never answers: off EC2 it must not be asked at all.
     let frozen = TcpListener::bind("127.0.0.1:0").unwrap();
     env.set(
         "AWS_EC2_METADATA_SERVICE_ENDPOINT",
         &format!("http://{}", frozen.local_addr().unwrap()),
     );
+    (env, frozen)
+}
+
+#[test]
+fn no_credentials_fails_fast_and_says_why() {
+    // Off EC2 the frozen metadata endpoint must not be asked at all.
+    let (env, frozen) = without_credentials();
     frozen.set_nonblocking(true).unwrap();
     let run = env.get(REGISTRY);
     run.assert_not_found();
@@ -160,15 +167,7 @@ fn no_credentials_fails_fast_and_says_why() {
 
 #[test]
 fn forced_metadata_lookup_against_a_frozen_endpoint_is_bounded() {
-    let mut env = TestEnv::new();
-    env.unset("AWS_ACCESS_KEY_ID")
-        .unset("AWS_SECRET_ACCESS_KEY")
-        .unset("AWS_EC2_METADATA_DISABLED");
-    let frozen = TcpListener::bind("127.0.0.1:0").unwrap();
-    env.set(
-        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-        &format!("http://{}", frozen.local_addr().unwrap()),
-    );
+    let (mut env, frozen) = without_credentials();
     env.set("AWS_ECR_IMDS", "on");
     let run = env.get(REGISTRY);
     run.assert_not_found();
