@@ -409,6 +409,7 @@ mod tests {
             profile: None,
             mfa: None,
             assume_role: None,
+            session: None,
         }
     }
 

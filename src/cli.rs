@@ -309,16 +309,33 @@ fn kubelet_answer(stdin: impl Read) -> Result<String> {
     let env_role = env::var(kubelet::ROLE_ARN_ENV);
     let login = match kubelet::pull_as(&request, env_role.as_deref())? {
         PullAs::Role { role_arn, token } => {
-            // The process is still single-threaded: no runtime has started.
-            let session = kubelet::WebIdentity::install(&role_arn, &token)?;
-            let identity = session.identity()?;
+            // STS first, for every request: only a token that STS accepts for
+            // this role may see the role's (cached) ECR token.
+            let started = std::time::Instant::now();
+            let deadline = backend.helper.timeout();
+            let pod = crate::ecr::WebIdentity {
+                role_arn: role_arn.clone(),
+                token,
+                session_name: env::var(env::AWS_ROLE_SESSION_NAME)
+                    .unwrap_or_else(|| kubelet::DEFAULT_SESSION_NAME.to_string()),
+                region: request.registry.api_region().to_string(),
+            };
+            let session = backend
+                .helper
+                .source()
+                .assume_role_with_web_identity(&pod, deadline)?;
+            let identity = kubelet::role_identity(&role_arn, &env::var)?.with_session(session);
             crate::debug!(
                 "registry {} as {} ({})",
                 request.registry.host(),
                 identity.label,
                 identity.short()
             );
-            backend.helper.login(&request.registry, &identity)?
+            backend.helper.login_within(
+                &request.registry,
+                &identity,
+                deadline.saturating_sub(started.elapsed()),
+            )?
         }
         PullAs::Ambient => {
             if request.service_account_token.is_none() && env_role.is_some() {
@@ -334,8 +351,17 @@ fn kubelet_answer(stdin: impl Read) -> Result<String> {
 }
 
 fn mfa_login(profile: &str, force: bool, stdout: &mut dyn Write) -> Result<()> {
-    std::env::set_var(env::AWS_PROFILE, profile);
-    let identity = Identity::resolve()?;
+    // The profile named on the command line, whatever credentials the
+    // environment holds (AWS_ACCESS_KEY_ID would otherwise win).
+    let identity =
+        Identity::resolve_with(&crate::profile::ProfileSet::load(), &|name| match name {
+            env::AWS_PROFILE => Some(profile.to_string()),
+            env::AWS_ACCESS_KEY_ID
+            | env::AWS_SECRET_ACCESS_KEY
+            | env::AWS_SESSION_TOKEN
+            | env::AWS_VAULT => None,
+            _ => env::var(name),
+        })?;
     let Some(mfa) = identity.mfa.clone() else {
         return write_out(
             stdout,

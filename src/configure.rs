@@ -381,71 +381,28 @@ fn to_pretty(v: &Json, indent: &str) -> Result<String> {
 }
 
 /// A unified diff (three lines of context) from `old` to `new`, with the
-/// given file labels; empty when the texts are equal.
+/// given file labels; empty when the texts are equal. Myers' algorithm
+/// (the `similar` crate): memory linear in the input, so a dry run on a large
+/// config file stays small.
 pub fn unified_diff(old: &str, new: &str, old_label: &str, new_label: &str) -> String {
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
     if a == b {
         return String::new();
     }
-    // Longest common subsequence table, from the end.
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    // The edit script: (tag, old index, new index, line).
-    let mut ops: Vec<(char, usize, usize, &str)> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            ops.push((' ', i, j, a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            ops.push(('-', i, j, a[i]));
-            i += 1;
-        } else {
-            ops.push(('+', i, j, b[j]));
-            j += 1;
-        }
-    }
-    const CONTEXT: usize = 3;
+    let diff = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Myers)
+        .diff_slices(&a, &b);
     let mut out = format!("--- {old_label}\n+++ {new_label}\n");
-    let changed: Vec<usize> = (0..ops.len()).filter(|k| ops[*k].0 != ' ').collect();
-    let mut k = 0;
-    while k < changed.len() {
-        let start = changed[k].saturating_sub(CONTEXT);
-        let mut end = changed[k];
-        while k < changed.len() && changed[k] <= end + 2 * CONTEXT + 1 {
-            end = changed[k];
-            k += 1;
-        }
-        let end = (end + CONTEXT + 1).min(ops.len());
-        let hunk = &ops[start..end];
-        let old_len = hunk.iter().filter(|o| o.0 != '+').count();
-        let new_len = hunk.iter().filter(|o| o.0 != '-').count();
-        let (_, oi, nj, _) = hunk[0];
-        let range = |first: usize, len: usize| {
-            let first = if len == 0 { first } else { first + 1 };
-            if len == 1 {
-                format!("{first}")
-            } else {
-                format!("{first},{len}")
-            }
-        };
-        out.push_str(&format!(
-            "@@ -{} +{} @@\n",
-            range(oi, old_len),
-            range(nj, new_len)
-        ));
-        for (tag, _, _, line) in hunk {
-            out.push_str(&format!("{tag}{line}\n"));
+    for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+        out.push_str(&format!("{}\n", hunk.header()));
+        for change in hunk.iter_changes() {
+            let tag = match change.tag() {
+                similar::ChangeTag::Equal => ' ',
+                similar::ChangeTag::Delete => '-',
+                similar::ChangeTag::Insert => '+',
+            };
+            out.push_str(&format!("{tag}{}\n", change.value()));
         }
     }
     out
@@ -518,10 +475,14 @@ pub fn run(args: &[&str], stdout: &mut dyn Write) -> Result<()> {
         ));
         report.push_str(&format!("dry run: {shown} was not changed\n"));
     } else {
+        // Root editing a user's file (sudo, a provisioning script) leaves it,
+        // and its backup, owned by the user: the file's owner, or for a new
+        // file the owner of its directory.
+        let owner = owner_of(&path).or_else(|| path.parent().and_then(owner_of));
         match &before {
             Some(old) => {
                 let backup = backup_path(&path);
-                write_atomically(&backup, old.as_bytes(), 0o600).map_err(|e| {
+                write_atomically(&backup, old.as_bytes(), 0o600, owner.as_ref()).map_err(|e| {
                     Error::Io(format!("cannot write the backup {}: {e}", backup.display()))
                 })?;
                 report.push_str(&format!(
@@ -538,7 +499,7 @@ pub fn run(args: &[&str], stdout: &mut dyn Write) -> Result<()> {
             }
         }
         let mode = existing_mode(&path).unwrap_or(0o600);
-        write_atomically(&path, plan.after.as_bytes(), mode)
+        write_atomically(&path, plan.after.as_bytes(), mode, owner.as_ref())
             .map_err(|e| Error::Io(format!("cannot write {shown}: {e}")))?;
         for c in &plan.changes {
             report.push_str(&format!("  {c}\n"));
@@ -568,6 +529,18 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// The owner and group of `path`, if it exists (Unix).
+#[cfg(unix)]
+fn owner_of(path: &Path) -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.uid(), m.gid()))
+}
+
+#[cfg(not(unix))]
+fn owner_of(_: &Path) -> Option<(u32, u32)> {
+    None
+}
+
 #[cfg(unix)]
 fn existing_mode(path: &Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
@@ -581,9 +554,15 @@ fn existing_mode(_: &Path) -> Option<u32> {
     None
 }
 
-/// Writes `content` to a temp file next to `path` with `mode`, then renames it
-/// over `path`: readers see the old or the new content, never a mix.
-fn write_atomically(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {
+/// Writes `content` to a temp file next to `path` with `mode` (and, when it
+/// differs from ours and we may, `owner`), then renames it over `path`:
+/// readers see the old or the new content, never a mix.
+fn write_atomically(
+    path: &Path,
+    content: &[u8],
+    mode: u32,
+    owner: Option<&(u32, u32)>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -594,12 +573,24 @@ fn write_atomically(path: &Path, content: &[u8], mode: u32) -> std::io::Result<(
     tmp.write_all(content)?;
     #[cfg(unix)]
     {
+        use std::os::unix::fs::MetadataExt;
         use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))?;
+        let file = tmp.as_file();
+        if let Some(&(uid, gid)) = owner {
+            let now = file.metadata()?;
+            if (now.uid(), now.gid()) != (uid, gid) {
+                // Only root may give a file away; anyone else writes it as
+                // themselves, as before.
+                match std::os::unix::fs::fchown(file, Some(uid), Some(gid)) {
+                    Err(e) if now.uid() == 0 => return Err(e),
+                    _ => {}
+                }
+            }
+        }
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
     #[cfg(not(unix))]
-    let _ = mode;
+    let _ = (mode, owner);
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())

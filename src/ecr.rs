@@ -15,7 +15,7 @@ use base64::Engine as _;
 use crate::env;
 use crate::identity::{Identity, SourceKind};
 use crate::registry::Registry;
-use crate::secret::Secret;
+use crate::secret::{Secret, SessionCredentials};
 
 /// A registry login: user name, password, and when it stops working.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +70,29 @@ pub trait TokenSource {
         identity: &Identity,
         deadline: Duration,
     ) -> Result<AuthToken, FetchError>;
+
+    /// Asks STS to let `pod.token` act as `pod.role_arn`
+    /// (`AssumeRoleWithWebIdentity`), within `deadline`. The answer is the
+    /// role's temporary credentials: proof that STS accepted the token.
+    fn assume_role_with_web_identity(
+        &self,
+        pod: &WebIdentity,
+        deadline: Duration,
+    ) -> Result<SessionCredentials, FetchError>;
+}
+
+/// A request to act as a role with a web-identity token (a pod's
+/// service-account token, in kubelet mode). The token stays in memory.
+#[derive(Debug, Clone)]
+pub struct WebIdentity {
+    /// The IAM role to assume.
+    pub role_arn: String,
+    /// The web-identity token (a JWT).
+    pub token: Secret,
+    /// The role session name.
+    pub session_name: String,
+    /// The region whose STS endpoint is asked.
+    pub region: String,
 }
 
 /// Why a token could not be fetched. Messages say what to do next.
@@ -124,6 +147,14 @@ pub enum FetchError {
     /// ECR's token could not be decoded.
     #[error("ECR returned a malformed token: {0}")]
     MalformedToken(&'static str),
+    /// STS did not accept a web-identity token for a role (or could not be asked).
+    #[error("sts:AssumeRoleWithWebIdentity for role {role} failed: {detail}")]
+    WebIdentity {
+        /// The role that was asked for.
+        role: String,
+        /// What STS (or the network) said.
+        detail: String,
+    },
     /// An MFA or assume-role step failed.
     #[error("{0}")]
     Mfa(String),
@@ -143,6 +174,7 @@ impl FetchError {
             FetchError::Network { .. } => "check connectivity to the endpoint above, HTTPS_PROXY / NO_PROXY, and AWS_ENDPOINT_URL_ECR",
             FetchError::Timeout(_) => "check the network or proxy, or raise AWS_ECR_TIMEOUT",
             FetchError::Empty(_) | FetchError::MalformedToken(_) => "the endpoint did not answer like ECR: check AWS_ENDPOINT_URL_ECR",
+            FetchError::WebIdentity { .. } => "check the role's trust policy (the cluster's OIDC provider, the service account in the condition) and that STS is reachable",
             FetchError::Mfa(_) => "run `docker-credential-ecr-login login --profile <profile>` in a terminal; check mfa_serial, source_profile and the role's trust policy",
             FetchError::Other(_) => "run again with AWS_ECR_LOG=debug for details",
         }
@@ -228,6 +260,82 @@ impl TokenSource for SdkTokenSource {
             }
         })
     }
+
+    fn assume_role_with_web_identity(
+        &self,
+        pod: &WebIdentity,
+        deadline: Duration,
+    ) -> Result<SessionCredentials, FetchError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| FetchError::Other(format!("cannot start the async runtime: {e}")))?;
+        runtime.block_on(async {
+            match tokio::time::timeout(deadline, web_identity_async(pod)).await {
+                Ok(result) => result,
+                Err(_) => Err(FetchError::Timeout(deadline)),
+            }
+        })
+    }
+}
+
+/// An empty set of shared AWS files, for requests that must not see the
+/// node's own profiles (a pod's role).
+fn no_shared_files() -> aws_runtime::env_config::file::EnvConfigFiles {
+    use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+    EnvConfigFiles::builder()
+        .with_contents(EnvConfigFileKind::Config, "")
+        .build()
+}
+
+/// The SDK configuration for a request that must not see the node's own
+/// credentials or profiles: no shared config files, no credential chain.
+async fn isolated_config(region: Region, http: SharedHttpClient) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(region)
+        .http_client(http)
+        .profile_files(no_shared_files())
+        .no_credentials()
+        .load()
+        .await
+}
+
+async fn web_identity_async(pod: &WebIdentity) -> Result<SessionCredentials, FetchError> {
+    let failed = |detail: String| FetchError::WebIdentity {
+        role: pod.role_arn.clone(),
+        detail,
+    };
+    let config = isolated_config(Region::new(pod.region.clone()), http_client()?).await;
+    let client = aws_sdk_sts::Client::new(&config);
+    crate::info!(
+        "calling sts:AssumeRoleWithWebIdentity for role {} with the pod's service-account token",
+        pod.role_arn
+    );
+    let out = client
+        .assume_role_with_web_identity()
+        .role_arn(&pod.role_arn)
+        .role_session_name(&pod.session_name)
+        .web_identity_token(pod.token.expose())
+        .send()
+        .await
+        .map_err(|e| {
+            let code = e.code().map(str::to_string);
+            let message = e.message().map(str::to_string);
+            match (code, message) {
+                (Some(code), Some(message)) => failed(format!("{code}: {message}")),
+                (Some(code), None) => failed(code),
+                _ => failed(error_chain(&e)),
+            }
+        })?;
+    let creds = out
+        .credentials()
+        .ok_or_else(|| failed("STS answered without credentials".into()))?;
+    Ok(SessionCredentials {
+        access_key_id: creds.access_key_id().to_string(),
+        secret_access_key: Secret::new(creds.secret_access_key()),
+        session_token: Secret::new(creds.session_token()),
+        expires_at: SystemTime::try_from(*creds.expiration()).ok(),
+    })
 }
 
 fn no_credentials_hint() -> String {
@@ -293,7 +401,19 @@ async fn fetch_async(registry: &Registry, identity: &Identity) -> Result<AuthTok
     if let Some(url) = &overridden {
         crate::debug!("ECR endpoint overridden: {url}");
     }
-    if identity.source == SourceKind::InstanceMetadata {
+    if let Some(session) = &identity.session {
+        // Credentials obtained already (a pod's role): nothing of the node's
+        // configuration may take part.
+        loader = loader
+            .profile_files(no_shared_files())
+            .credentials_provider(aws_credential_types::Credentials::new(
+                session.access_key_id.clone(),
+                session.secret_access_key.expose(),
+                Some(session.session_token.expose().to_string()),
+                session.expires_at,
+                "sts-web-identity",
+            ));
+    } else if identity.source == SourceKind::InstanceMetadata {
         let provider_config = provider_config(region.clone(), http.clone());
         let imds = aws_config::imds::Client::builder()
             .configure(&provider_config)

@@ -115,12 +115,33 @@ impl<S: TokenSource> Helper<S> {
         self.cache.as_ref()
     }
 
-    /// A login for `registry` as `identity`.
+    /// The token source (for the steps before a login, such as STS).
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// The total deadline of one login.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// A login for `registry` as `identity`, within the configured deadline.
     pub fn login(&self, registry: &Registry, identity: &Identity) -> Result<Login> {
+        self.login_within(registry, identity, self.timeout)
+    }
+
+    /// A login for `registry` as `identity`, within `timeout` (what is left of
+    /// a deadline that earlier steps, such as an STS call, used part of).
+    pub fn login_within(
+        &self,
+        registry: &Registry,
+        identity: &Identity,
+        timeout: Duration,
+    ) -> Result<Login> {
         let started = Instant::now();
         let host = registry.host();
         let Some(cache) = &self.cache else {
-            return Ok(self.source.fetch(registry, identity, self.timeout)?.into());
+            return Ok(self.source.fetch(registry, identity, timeout)?.into());
         };
         let cached = cache.get(identity, host);
         if let Some(e) = cached.as_ref().filter(|e| e.is_fresh(SystemTime::now())) {
@@ -133,9 +154,9 @@ impl<S: TokenSource> Helper<S> {
         if identity.source == SourceKind::None {
             // Nothing can be fetched: fail now, without taking a lock (or
             // creating the cache directory) first.
-            return Ok(self.source.fetch(registry, identity, self.timeout)?.into());
+            return Ok(self.source.fetch(registry, identity, timeout)?.into());
         }
-        let lock = match cache.lock(identity, host, self.lock_timeout.min(self.timeout)) {
+        let lock = match cache.lock(identity, host, self.lock_timeout.min(timeout)) {
             Ok(lock) => Some(lock),
             Err(e @ CacheError::LockTimeout { .. }) => {
                 crate::warn!("{e}; fetching without waiting any longer");
@@ -156,7 +177,7 @@ impl<S: TokenSource> Helper<S> {
             crate::info!("cache hit for {host} after waiting for another process's refresh");
             return Ok(e.into());
         }
-        let remaining = self.timeout.saturating_sub(started.elapsed());
+        let remaining = timeout.saturating_sub(started.elapsed());
         match self.source.fetch(registry, identity, remaining) {
             Ok(token) => {
                 if let Some(lock) = &lock {
@@ -274,6 +295,17 @@ mod tests {
                 }),
             }
         }
+
+        fn assume_role_with_web_identity(
+            &self,
+            pod: &crate::ecr::WebIdentity,
+            _: Duration,
+        ) -> std::result::Result<crate::secret::SessionCredentials, FetchError> {
+            Err(FetchError::WebIdentity {
+                role: pod.role_arn.clone(),
+                detail: "the policy tests use no STS".into(),
+            })
+        }
     }
 
     fn setup() -> (tempfile::TempDir, Registry, Identity) {
@@ -284,6 +316,7 @@ mod tests {
             profile: None,
             mfa: None,
             assume_role: None,
+            session: None,
         };
         let reg = Registry::parse("123456789012.dkr.ecr.us-east-1.amazonaws.com").unwrap();
         (tempfile::tempdir().unwrap(), reg, id)

@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::env;
 use crate::profile::{ProfileSet, Section};
+use crate::secret::SessionCredentials;
 
 /// Where credentials will come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +58,9 @@ pub struct Identity {
     pub mfa: Option<MfaProfile>,
     /// A role to assume on top of the credentials (from the registry map).
     pub assume_role: Option<String>,
+    /// Credentials already obtained for this identity (a pod's role, after
+    /// STS accepted the pod's token): used instead of the credential chain.
+    pub session: Option<SessionCredentials>,
 }
 
 /// A profile that assumes a role with an MFA code.
@@ -197,6 +201,7 @@ impl Identity {
             profile: explicit_profile,
             mfa,
             assume_role: None,
+            session: None,
         })
     }
 
@@ -213,6 +218,12 @@ impl Identity {
             .collect();
         self.label = format!("role {role_arn} assumed with {}", self.label);
         self.assume_role = Some(role_arn.to_string());
+        self
+    }
+
+    /// This identity, with credentials already obtained for it.
+    pub fn with_session(mut self, session: SessionCredentials) -> Identity {
+        self.session = Some(session);
         self
     }
 

@@ -6,8 +6,7 @@
 //! `CredentialProviderResponse` from its stdout. This module holds the pure
 //! part: parsing the request ([`parse_request`]), choosing whose credentials
 //! pull the image ([`pull_as`]), the cache duration ([`cache_duration`]) and
-//! the response ([`response`]). The one piece of I/O, [`WebIdentity`],
-//! prepares the environment for pulling as a pod's IAM role.
+//! the response ([`response`]). It does no I/O.
 //!
 //! # Cache duration
 //!
@@ -25,15 +24,20 @@
 //! the service account's annotations. If the annotation [`ROLE_ANNOTATION`]
 //! names a role (or, failing that, the environment variable [`ROLE_ARN_ENV`]
 //! does), the image is pulled as that role, assumed with
-//! `sts:AssumeRoleWithWebIdentity` and the pod's token. Without a token the
-//! node's own credentials are used. The cached ECR token is keyed by the role
-//! ARN (and the endpoint overrides), not by the pod or its token.
+//! `sts:AssumeRoleWithWebIdentity` and the pod's token, held in memory only.
+//! Without a token the node's own credentials are used.
+//!
+//! **Every** request that names a role is checked by STS with that pod's
+//! token before any ECR token for the role is returned, cached or not: a pod
+//! whose token STS rejects (or cannot check) gets an error, never another
+//! pod's login. Only after STS says yes is the cached ECR token for the role
+//! served; it is keyed by the role ARN (and the endpoint overrides), so pods
+//! sharing a role share one ECR token.
 //!
 //! Pulls with the node's credentials follow the same rules as `get`,
 //! including the registry map (`~/.ecr/config.toml`). Pulls as a pod's role
 //! do not consult the map: the pod's role is the identity, and the node's
-//! profiles and keys are switched off for that request (see
-//! [`WebIdentity::install`]).
+//! profiles and keys take no part in that request.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -68,8 +72,8 @@ pub const MIN_CACHEABLE: Duration = Duration::from_secs(60);
 /// The largest request read from stdin.
 pub const MAX_REQUEST: u64 = 1024 * 1024;
 
-/// What the identity fingerprint records instead of the (per-request,
-/// temporary) token file path, so that the cache is keyed by the role.
+/// What the identity fingerprint records in place of a token file path, so
+/// that the cache is keyed by the role.
 const TOKEN_FILE_LABEL: &str = "kubelet:serviceAccountToken";
 
 /// A supported API version of the protocol.
@@ -203,7 +207,11 @@ pub fn parse_request(input: &str) -> Result<Request> {
 /// A reference whose first component is not a host (no `.` or `:`, not
 /// `localhost`) is on Docker Hub, like `nginx:latest` or `library/nginx`.
 pub fn image_registry(image: &str) -> Result<Registry> {
-    let shown = image.escape_debug().to_string();
+    // Echo at most 200 characters of the image, escaped.
+    let shown = match image.char_indices().nth(200) {
+        Some((at, _)) => format!("{}…", image[..at].escape_debug()),
+        None => image.escape_debug().to_string(),
+    };
     let Some((first, _)) = image.split_once('/') else {
         return Err(NotEcr {
             reason: format!("image \"{shown}\" is on Docker Hub, not in an ECR registry"),
@@ -368,91 +376,16 @@ pub fn response(request: &Request, login: &Login, now: SystemTime) -> Response {
     }
 }
 
-/// The environment and the private token file that make the AWS SDK's
-/// default credential chain assume a role with a pod's web-identity token.
-/// The token file and its directory are removed when this is dropped.
-///
-/// [`WebIdentity::install`] changes the process environment: call it only
-/// while the process is single-threaded (before an async runtime starts),
-/// as the `kubelet` command does.
-#[derive(Debug)]
-pub struct WebIdentity {
-    /// Held for its `Drop`, which removes the token file.
-    _dir: tempfile::TempDir,
-    role_arn: String,
-}
-
-impl WebIdentity {
-    /// Writes `token` to a new file (mode 0600, in a new 0700 directory under
-    /// the temp dir) and points the environment at it: `AWS_ROLE_ARN`,
-    /// `AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_SESSION_NAME` (kept if set,
-    /// else [`DEFAULT_SESSION_NAME`]). Other credential sources that the
-    /// SDK's chain would try first are switched off for this process:
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
-    /// `AWS_PROFILE`, `AWS_VAULT` are removed and the shared config and
-    /// credentials files point at nothing.
-    pub fn install(role_arn: &str, token: &Secret) -> Result<WebIdentity> {
-        let mut builder = tempfile::Builder::new();
-        builder.prefix("ecr-login-kubelet-");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            // Created with this mode: no moment where others can list it.
-            builder.permissions(std::fs::Permissions::from_mode(0o700));
-        }
-        let dir = builder
-            .tempdir()
-            .map_err(|e| Error::Io(format!("cannot create a private temp directory: {e}")))?;
-        let token_file = dir.path().join("token");
-        write_private(&token_file, token.expose().as_bytes()).map_err(|e| {
-            Error::Io(format!(
-                "cannot write the service-account token to {}: {e}",
-                token_file.display()
-            ))
-        })?;
-        for name in [
-            env::AWS_ACCESS_KEY_ID,
-            env::AWS_SECRET_ACCESS_KEY,
-            env::AWS_SESSION_TOKEN,
-            env::AWS_PROFILE,
-            env::AWS_VAULT,
-        ] {
-            std::env::remove_var(name);
-        }
-        std::env::set_var(env::AWS_CONFIG_FILE, dir.path().join("no-config"));
-        std::env::set_var(
-            env::AWS_SHARED_CREDENTIALS_FILE,
-            dir.path().join("no-credentials"),
-        );
-        std::env::set_var(env::AWS_ROLE_ARN, role_arn);
-        std::env::set_var(env::AWS_WEB_IDENTITY_TOKEN_FILE, &token_file);
-        if env::var(env::AWS_ROLE_SESSION_NAME).is_none() {
-            std::env::set_var(env::AWS_ROLE_SESSION_NAME, DEFAULT_SESSION_NAME);
-        }
-        crate::debug!("pulling as role {role_arn} with the pod's service-account token");
-        Ok(WebIdentity {
-            _dir: dir,
-            role_arn: role_arn.to_string(),
-        })
-    }
-
-    /// The identity the token is cached under: see [`role_identity`].
-    pub fn identity(&self) -> Result<Identity> {
-        role_identity(&self.role_arn, &env::var)
-    }
-
-    /// The role being assumed.
-    pub fn role_arn(&self) -> &str {
-        &self.role_arn
-    }
-}
-
 /// The identity a token fetched as `role_arn` is cached under: web identity
-/// for the role, as [`Identity::resolve_with`] describes it after
-/// [`WebIdentity::install`] (the credential variables it removes are ignored,
-/// the shared files are empty), with a fixed label instead of the
-/// per-request token file path. So the cache is keyed by the role ARN (and the
-/// endpoint overrides in `var`), not by the pod or its token.
+/// for the role, as [`Identity::resolve_with`] describes it with no shared
+/// files and none of the node's credential variables, with a fixed label
+/// instead of a token file path. So the cache is keyed by the role ARN (and
+/// the endpoint overrides in `var`), not by the pod or its token.
+///
+/// That key is only safe because every request is checked by STS first:
+/// [`pull_as`]'s caller must have STS accept the pod's token for the role
+/// ([`crate::ecr::TokenSource::assume_role_with_web_identity`]) before it
+/// looks at the cache.
 pub fn role_identity(role_arn: &str, var: &dyn Fn(&str) -> Option<String>) -> Result<Identity> {
     Ok(Identity::resolve_with(
         &ProfileSet::default(),
@@ -467,21 +400,6 @@ pub fn role_identity(role_arn: &str, var: &dyn Fn(&str) -> Option<String>) -> Re
             _ => var(name),
         },
     )?)
-}
-
-/// Creates `path` (which must not exist) with mode 0600 and writes `bytes`.
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 #[cfg(test)]

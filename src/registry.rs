@@ -232,6 +232,12 @@ fn parse_private(host: &str) -> Result<PrivateRegistry, NotEcr> {
     if partition == Partition::Aws && region.starts_with("us-gov-") {
         partition = Partition::AwsUsGov;
     }
+    let belongs = region_partition(region);
+    if belongs != partition {
+        return Err(not_ecr(format!(
+            "{host}: region {region} is in the {belongs} partition, but the domain {domain} is {partition}"
+        )));
+    }
     Ok(PrivateRegistry {
         account: account.to_string(),
         region: region.to_string(),
@@ -240,6 +246,24 @@ fn parse_private(host: &str) -> Result<PrivateRegistry, NotEcr> {
         partition,
         host: host.to_string(),
     })
+}
+
+/// The partition a region belongs to, by its prefix (as the SDK's partition
+/// table matches them). Regions of no other partition are commercial.
+fn region_partition(region: &str) -> Partition {
+    const PREFIXES: &[(&str, Partition)] = &[
+        ("cn-", Partition::AwsCn),
+        ("us-gov-", Partition::AwsUsGov),
+        ("us-iso-", Partition::AwsIso),
+        ("us-isob-", Partition::AwsIsoB),
+        ("eu-isoe-", Partition::AwsIsoE),
+        ("us-isof-", Partition::AwsIsoF),
+        ("eusc-", Partition::AwsEusc),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or(Partition::Aws, |(_, p)| *p)
 }
 
 /// `us-east-1`, `us-gov-west-1`, `us-isob-east-1`, `eusc-de-east-1`: letters,
@@ -305,6 +329,17 @@ mod tests {
         ("dual-stack china", "123456789012.dkr-ecr.cn-north-1.on.amazonwebservices.com.cn", Some((A, "cn-north-1", false, true, AwsCn))),
         ("new region", "123456789012.dkr.ecr.ap-southeast-5.amazonaws.com", Some((A, "ap-southeast-5", false, false, Aws))),
         ("dual-stack with path", "https://123456789012.dkr-ecr.eu-central-1.on.aws/app", Some((A, "eu-central-1", false, true, Aws))),
+        // Rejected: a region of another partition than the domain's.
+        ("commercial region, china domain", "123456789012.dkr.ecr.us-east-1.amazonaws.com.cn", None),
+        ("commercial region, iso domain", "123456789012.dkr.ecr.us-east-1.c2s.ic.gov", None),
+        ("china region, commercial domain", "123456789012.dkr.ecr.cn-north-1.amazonaws.com", None),
+        ("isob region, iso domain", "123456789012.dkr.ecr.us-isob-east-1.c2s.ic.gov", None),
+        ("iso region, commercial domain", "123456789012.dkr.ecr.us-iso-east-1.amazonaws.com", None),
+        ("sovereign region, commercial domain", "123456789012.dkr.ecr.eusc-de-east-1.amazonaws.com", None),
+        ("commercial region, sovereign domain", "123456789012.dkr.ecr.eu-west-1.amazonaws.eu", None),
+        ("govcloud region, china domain", "123456789012.dkr.ecr.us-gov-west-1.amazonaws.com.cn", None),
+        ("commercial region, china dual-stack", "123456789012.dkr-ecr.us-east-1.on.amazonwebservices.com.cn", None),
+        ("china region, dual-stack domain", "123456789012.dkr-ecr.cn-north-1.on.aws", None),
         // Rejected.
         ("empty", "", None),
         ("whitespace only", " \t\n", None),

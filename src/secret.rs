@@ -49,9 +49,37 @@ impl<'de> serde::Deserialize<'de> for Secret {
     }
 }
 
+/// Temporary AWS credentials handed out by STS (a pod's role, for example).
+/// `Debug` shows the access key id only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCredentials {
+    /// The access key id (not a secret: it names the key).
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: Secret,
+    /// The session token.
+    pub session_token: Secret,
+    /// When STS says they expire.
+    pub expires_at: Option<std::time::SystemTime>,
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Secret;
+    use super::{Secret, SessionCredentials};
+
+    #[test]
+    fn session_credentials_debug_shows_only_the_key_id() {
+        let c = SessionCredentials {
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: Secret::new("secret-key-value"),
+            session_token: Secret::new("session-token-value"),
+            expires_at: None,
+        };
+        let shown = format!("{c:?}");
+        assert!(shown.contains("ASIAEXAMPLE"), "{shown}");
+        assert!(!shown.contains("secret-key-value"), "{shown}");
+        assert!(!shown.contains("session-token-value"), "{shown}");
+    }
 
     #[test]
     fn debug_and_display_are_redacted() {

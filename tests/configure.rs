@@ -401,3 +401,77 @@ fn a_symlinked_config_is_edited_in_place() {
         "{\"auths\": {}}\n"
     );
 }
+
+/// Root (sudo, a provisioning script) editing a user's config leaves the
+/// file and its backup owned by the user.
+#[cfg(unix)]
+#[test]
+fn root_keeps_the_owner_and_group_of_a_users_file() {
+    use std::os::unix::fs::MetadataExt;
+    let env = configure_env();
+    let file = env.dir.path().join("docker").join("config.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "{\"auths\":{}}\n").unwrap();
+    let me = std::fs::metadata(&file).unwrap().uid();
+    if me != 0 {
+        eprintln!("skipped: needs root to give files to another user");
+        return;
+    }
+    let (uid, gid) = (4242, 4343);
+    std::os::unix::fs::chown(&file, Some(uid), Some(gid)).unwrap();
+    std::os::unix::fs::chown(file.parent().unwrap(), Some(uid), Some(gid)).unwrap();
+    let run = env.run(&["configure", "--registry", A], "");
+    assert_eq!(run.code, 0, "{run:#?}");
+    let owner = |p: &Path| {
+        let m = std::fs::metadata(p).unwrap();
+        (m.uid(), m.gid())
+    };
+    assert!(read(&file).unwrap().contains(A));
+    assert_eq!(owner(&file), (uid, gid));
+    assert_eq!(
+        owner(Path::new(&format!("{}.bak", file.display()))),
+        (uid, gid)
+    );
+    // A new file takes its directory's owner.
+    let podman = env.dir.path().join("containers");
+    std::fs::create_dir_all(&podman).unwrap();
+    std::os::unix::fs::chown(&podman, Some(uid), Some(gid)).unwrap();
+    let run = env.run(&["configure", "--podman", "--registry", A], "");
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(owner(&podman.join("auth.json")), (uid, gid));
+}
+
+/// `--dry-run` on a large config runs in bounded memory: under a 512 MiB
+/// address-space limit (the old O(n*m) diff table needed about 2 GB here).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_dry_run_on_a_large_config_runs_in_bounded_memory() {
+    let env = configure_env();
+    let file = env.dir.path().join("docker").join("config.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    // ~400 KB, one auth per line, compact: re-indentation changes every line.
+    let auths: Vec<String> = (0..8000)
+        .map(|i| format!("\"registry-{i:05}.example\":{{\"auth\":\"dXNlcjpwYXNzd29yZA==\"}}"))
+        .collect();
+    let text = format!("{{\"auths\":{{\n{}\n}}}}\n", auths.join(",\n"));
+    assert!(text.len() > 400_000, "{}", text.len());
+    std::fs::write(&file, &text).unwrap();
+    let mut cmd = std::process::Command::new("/usr/bin/prlimit");
+    cmd.arg(format!("--as={}", 512 * 1024 * 1024)).arg("--");
+    let inner = env.command(&["configure", "--dry-run", "--registry", A]);
+    cmd.arg(inner.get_program()).args(inner.get_args());
+    cmd.env_clear()
+        .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    use std::process::Stdio;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let run = run_command(cmd, b"");
+    assert_eq!(run.code, 0, "{}", &run.stderr[..run.stderr.len().min(2000)]);
+    assert!(
+        run.stdout.contains(&format!("+\t\t\"{A}\": \"ecr-login\"")),
+        "no diff line for the new helper"
+    );
+    assert!(run.stdout.ends_with("was not changed\n"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}

@@ -188,6 +188,24 @@ fn mfa_prompts_once_then_the_session_serves_every_get() {
 
 #[cfg(target_os = "linux")]
 #[test]
+fn login_acts_on_the_named_profile_even_with_keys_in_the_environment() {
+    let mut env = TestEnv::new();
+    with_profiles(&mut env);
+    env.set("AWS_ACCESS_KEY_ID", "AKIDFROMENV")
+        .set("AWS_SECRET_ACCESS_KEY", "env-secret");
+    let run = run_in_pty(&env, "login --profile mfa", "123456\n");
+    assert!(
+        run.stdout.contains("MFA session for profile mfa is valid"),
+        "{run:#?}"
+    );
+    let sts = env.ecr.calls();
+    assert_eq!(sts.len(), 1, "{sts:#?}");
+    assert_eq!(sts[0].target, "STS.AssumeRole");
+    assert_eq!(sts[0].access_key, "AKIDBASE");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
 fn get_prompts_on_the_terminal_when_it_has_one() {
     let mut env = TestEnv::new();
     with_profiles(&mut env);
@@ -217,6 +235,20 @@ fn mfa_without_a_terminal_fails_fast_and_says_how_to_fix_it() {
         "{run:#?}"
     );
     assert_eq!(env.ecr.count(), 0);
+}
+
+#[test]
+fn doctor_redacts_the_password_of_an_endpoint_override() {
+    let mut env = TestEnv::new();
+    let url = env.ecr.url.replace("http://", "http://admin:hunter2pass@");
+    env.set("AWS_ENDPOINT_URL_ECR", &url);
+    let run = env.run(&["doctor", REGISTRY], "");
+    assert!(run.stdout.contains("endpoint"), "{run:#?}");
+    assert!(run.stdout.contains("http://****@127.0.0.1"), "{run:#?}");
+    for out in [&run.stdout, &run.stderr] {
+        assert!(!out.contains("hunter2pass"), "{out}");
+        assert!(!out.contains("admin:"), "{out}");
+    }
 }
 
 #[test]

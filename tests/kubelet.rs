@@ -21,6 +21,10 @@ const ROLE: &str = "arn:aws:iam::123456789012:role/ecr-pull";
 const OTHER_ROLE: &str = "arn:aws:iam::123456789012:role/other-pull";
 /// A service-account token shaped like a real one (a JWT).
 const SA_TOKEN: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImtleTEifQ.eyJhdWQiOlsic3RzLmFtYXpvbmF3cy5jb20iXSwic3ViIjoic3lzdGVtOnNlcnZpY2VhY2NvdW50OmRlZmF1bHQ6YXBwIn0.U0lHTkFUVVJFU0VDUkVUVkFMVUUwMTIzNDU2Nzg5YWJjZGVm";
+/// Another pod's valid token (the fake STS accepts both).
+const OTHER_POD_TOKEN: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImtleTEifQ.eyJhdWQiOlsic3RzLmFtYXpvbmF3cy5jb20iXSwic3ViIjoic3lzdGVtOnNlcnZpY2VhY2NvdW50OnRlYW0tYjphcHAifQ.T1RIRVJQT0RTSUdOQVRVUkUwMTIzNDU2Nzg5";
+/// A forged token: STS rejects it.
+const FORGED_TOKEN: &str = "not-a-jwt-at-all";
 
 fn request(version: &str, image: &str) -> String {
     format!(r#"{{"kind":"CredentialProviderRequest","apiVersion":"{version}","image":"{image}"}}"#)
@@ -281,10 +285,15 @@ struct FakeSts {
     refuse: Arc<Mutex<bool>>,
 }
 
+/// The tokens the fake STS accepts; any other gets `InvalidIdentityToken`.
+const ACCEPTED_TOKENS: [&str; 2] = [SA_TOKEN, OTHER_POD_TOKEN];
+
 impl FakeSts {
-    /// Starts an STS that answers AssumeRoleWithWebIdentity with temporary
-    /// credentials whose access key id is `ASIASTS<n>` for the n-th call, and
-    /// records the files below `watch` at each call.
+    /// Starts an STS that answers AssumeRoleWithWebIdentity for the
+    /// [`ACCEPTED_TOKENS`] with temporary credentials whose access key id is
+    /// `ASIASTS<n>` for the n-th call, rejects other tokens as a real STS does
+    /// (`InvalidIdentityToken`), and records the files below `watch` at each
+    /// call.
     fn start(watch: PathBuf) -> FakeSts {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -341,6 +350,7 @@ impl FakeSts {
                 .filter_map(|kv| kv.split_once('='))
                 .map(|(k, v)| (form_decode(k), form_decode(v)))
                 .collect();
+            let token = params.get("WebIdentityToken").cloned().unwrap_or_default();
             let mut files = Vec::new();
             walk(watch, &mut files);
             let n = {
@@ -348,7 +358,12 @@ impl FakeSts {
                 calls.push(StsCall { params, files });
                 calls.len()
             };
-            let (status, body) = if *self.refuse.lock().unwrap() {
+            let (status, body) = if !ACCEPTED_TOKENS.contains(&token.as_str()) {
+                (
+                    400,
+                    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>Couldn't retrieve verification key from your identity provider</Message></Error><RequestId>fake</RequestId></ErrorResponse>".to_string(),
+                )
+            } else if *self.refuse.lock().unwrap() {
                 (
                     403,
                     "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error><RequestId>fake</RequestId></ErrorResponse>".to_string(),
@@ -430,7 +445,8 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, u32, String)>) {
     }
 }
 
-/// A test world with a fake STS and a private TMPDIR (where the token file goes).
+/// A test world with a fake STS and a private TMPDIR (watched: the pod's
+/// token must never be written there, or anywhere).
 fn role_env() -> (TestEnv, FakeSts, PathBuf) {
     let mut env = TestEnv::new();
     let tmp = env.dir.path().join("tmp");
@@ -473,18 +489,19 @@ fn the_annotated_role_is_assumed_with_the_pod_token() {
     assert_eq!(ecr.len(), 1);
     assert_eq!(ecr[0].access_key, "ASIASTS1");
 
-    // While STS was asked, the token sat in a private file of a private directory.
-    let files = &calls[0].files;
-    assert_eq!(files.len(), 2, "{files:#?}");
-    let (dir, dir_mode, _) = &files[0];
-    let (file, file_mode, content) = &files[1];
-    assert!(file.starts_with(dir), "{files:#?}");
-    if cfg!(unix) {
-        assert_eq!((*dir_mode, *file_mode), (0o700, 0o600));
-    }
-    assert_eq!(content, SA_TOKEN);
-    // ...and is gone afterwards.
+    // While STS was asked, the token was on no disk: nothing in the temp
+    // directory then, and no file of the whole test world holds it now.
+    assert!(calls[0].files.is_empty(), "{:#?}", calls[0].files);
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    let mut everything = Vec::new();
+    walk(env.dir.path(), &mut everything);
+    for (path, _, content) in &everything {
+        assert!(
+            !content.contains(SA_TOKEN),
+            "{} holds the token",
+            path.display()
+        );
+    }
     // The token is never logged, not even at trace level.
     let mut env = env;
     env.set("AWS_ECR_LOG", "trace");
@@ -498,7 +515,7 @@ fn the_annotated_role_is_assumed_with_the_pod_token() {
 }
 
 #[test]
-fn the_cache_is_keyed_by_role_not_by_pod() {
+fn every_pod_is_checked_by_sts_and_then_shares_the_roles_cached_token() {
     let (env, sts, _) = role_env();
     let image = format!("{REGISTRY}/app:1");
     let first = request_with_token(
@@ -507,15 +524,17 @@ fn the_cache_is_keyed_by_role_not_by_pod() {
         &[("eks.amazonaws.com/ecr-role-arn", ROLE)],
     );
     let json1 = ok(&env, &first);
-    // Another pod (another token), same role: a cache hit, no STS, no ECR.
+    // Another pod (another valid token), same role: STS is asked with that
+    // pod's token, then the role's cached ECR token is served (no ECR call).
     let other_pod = request_with_token(
         &image,
-        &SA_TOKEN.replace("ZGVm", "WFla"),
+        OTHER_POD_TOKEN,
         &[("eks.amazonaws.com/ecr-role-arn", ROLE)],
     );
     let json2 = ok(&env, &other_pod);
     assert_eq!(json1["auth"], json2["auth"]);
-    assert_eq!((sts.calls().len(), env.ecr.count()), (1, 1));
+    assert_eq!((sts.calls().len(), env.ecr.count()), (2, 1));
+    assert_eq!(sts.calls()[1].params["WebIdentityToken"], OTHER_POD_TOKEN);
     // Another role: its own STS call and token.
     let other_role = request_with_token(
         &image,
@@ -523,10 +542,10 @@ fn the_cache_is_keyed_by_role_not_by_pod() {
         &[("eks.amazonaws.com/ecr-role-arn", OTHER_ROLE)],
     );
     let json3 = ok(&env, &other_role);
-    assert_eq!(sts.calls()[1].params["RoleArn"], OTHER_ROLE);
+    assert_eq!(sts.calls()[2].params["RoleArn"], OTHER_ROLE);
     assert_eq!(
         json3["auth"][REGISTRY]["password"],
-        FakeEcr::password("123456789012", "ASIASTS2", 2)
+        FakeEcr::password("123456789012", "ASIASTS3", 2)
     );
     // No role at all: the node's credentials, with their own cache entry.
     let json4 = ok(&env, &request(V1, &image));
@@ -534,7 +553,52 @@ fn the_cache_is_keyed_by_role_not_by_pod() {
         json4["auth"][REGISTRY]["password"],
         FakeEcr::password("123456789012", AKID, 3)
     );
-    assert_eq!(sts.calls().len(), 2);
+    assert_eq!(sts.calls().len(), 3);
+}
+
+/// Pod B names pod A's role with a token STS rejects, or while STS cannot be
+/// reached: an error and no password, whether or not pod A filled the cache.
+#[test]
+fn a_pod_whose_token_sts_does_not_accept_gets_no_password() {
+    let (mut env, sts, _) = role_env();
+    let image = format!("{REGISTRY}/app:1");
+    let annotation = [("eks.amazonaws.com/ecr-role-arn", ROLE)];
+    let forged = request_with_token(&image, FORGED_TOKEN, &annotation);
+    let no_secret = |stderr: &str| {
+        assert!(!stderr.contains("-auth-token"), "{stderr}");
+        assert!(!stderr.contains(FORGED_TOKEN), "{stderr}");
+    };
+    // Before pod A: rejected by STS.
+    let stderr = fails(&env, &forged);
+    assert!(stderr.contains("InvalidIdentityToken"), "{stderr}");
+    assert!(stderr.contains(ROLE), "{stderr}");
+    no_secret(&stderr);
+    assert_eq!((sts.calls().len(), env.ecr.count()), (1, 0));
+    // Pod A fills the cache for the role.
+    let json = ok(&env, &request_with_token(&image, SA_TOKEN, &annotation));
+    let password = json["auth"][REGISTRY]["password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(env.ecr.count(), 1);
+    // After pod A: still rejected, STS asked again, A's password not served.
+    let stderr = fails(&env, &forged);
+    assert!(stderr.contains("InvalidIdentityToken"), "{stderr}");
+    assert!(!stderr.contains(&password), "{stderr}");
+    assert_eq!((sts.calls().len(), env.ecr.count()), (3, 1));
+    // STS down (nothing listens there): an error, even for a valid token
+    // whose role has a cached ECR token.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    env.set("AWS_ENDPOINT_URL_STS", &url);
+    for token in [FORGED_TOKEN, SA_TOKEN] {
+        let stderr = fails(&env, &request_with_token(&image, token, &annotation));
+        assert!(stderr.contains("AssumeRoleWithWebIdentity"), "{stderr}");
+        assert!(!stderr.contains(&password), "{stderr}");
+        no_secret(&stderr);
+    }
+    assert_eq!((sts.calls().len(), env.ecr.count()), (3, 1));
 }
 
 #[test]
@@ -595,6 +659,7 @@ fn role_failures_are_explained_without_the_token() {
     assert!(!stderr.contains("eyJ"), "{stderr}");
     assert_eq!(env.ecr.count(), 0);
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    assert!(sts.calls()[0].files.is_empty());
 
     let bad_role = request_with_token(
         &format!("{REGISTRY}/app"),
@@ -604,4 +669,25 @@ fn role_failures_are_explained_without_the_token() {
     let stderr = fails(&env, &bad_role);
     assert!(stderr.contains("not an IAM role ARN"), "{stderr}");
     assert_eq!(sts.calls().len(), 1);
+}
+
+#[test]
+fn hostile_images_are_echoed_escaped_and_capped() {
+    let env = TestEnv::new();
+    // A 1 MB image name (just under the request limit): the error echoes a bounded part of it.
+    let huge = format!("evil.example/{}", "a".repeat(1000 * 1000));
+    let stderr = fails(&env, &request(V1, &huge));
+    assert!(stderr.len() < 4096, "{} bytes on stderr", stderr.len());
+    assert!(stderr.contains("evil.example"), "{stderr}");
+    // Terminal escapes and line breaks in the image do not reach stderr raw.
+    let nasty = "evil.example\u{1b}[2J\rfake: line/app";
+    let stderr = fails(
+        &env,
+        &request(V1, &nasty.replace('\u{1b}', "\\u001b").replace('\r', "\\r")),
+    );
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\r'),
+        "{stderr:?}"
+    );
+    assert_eq!(env.ecr.count(), 0);
 }

@@ -118,3 +118,46 @@ fn no_command_leaks_a_secret_at_trace_level() {
         }
     }
 }
+
+/// A failing `credential_process` that floods stderr with a secret and
+/// terminal escapes: the helper's one line is capped, scrubbed and escaped.
+#[cfg(unix)]
+#[test]
+fn a_failing_credential_process_is_capped_and_scrubbed() {
+    let mut env = TestEnv::new();
+    let script = env.write(
+        "bin/creds",
+        "#!/bin/sh\nprintf 'token=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEYSECRET \\033[2J\\n' >&2\nhead -c 1000000 /dev/zero | tr '\\0' x >&2\nexit 3\n",
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let config = env.write(
+        "home/.aws/config",
+        &format!(
+            "[profile proc]\ncredential_process = {}\n",
+            script.display()
+        ),
+    );
+    env.unset("AWS_ACCESS_KEY_ID")
+        .unset("AWS_SECRET_ACCESS_KEY")
+        .set("AWS_CONFIG_FILE", &config.display().to_string())
+        .set("AWS_PROFILE", "proc");
+    let run = env.get(REGISTRY);
+    run.assert_not_found();
+    assert!(
+        run.stderr.len() < 4096,
+        "{} bytes on stderr",
+        run.stderr.len()
+    );
+    assert!(
+        run.stderr.contains("token=****"),
+        "{}",
+        &run.stderr[..200.min(run.stderr.len())]
+    );
+    assert!(!run.stderr.contains("EXAMPLEKEYSECRET"));
+    assert!(!run.stderr.contains('\u{1b}'));
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert_eq!(env.ecr.count(), 0);
+}
