@@ -13,13 +13,13 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::env;
 use crate::identity::Identity;
 use crate::secret::Secret;
+use crate::time::secs;
 
 /// The format version written into every entry.
 pub const FORMAT_VERSION: u32 = 1;
@@ -64,13 +64,6 @@ impl CacheEntry {
     pub fn remaining(&self, now: SystemTime) -> Duration {
         Duration::from_secs(self.expires_at.saturating_sub(secs(now)))
     }
-}
-
-/// Seconds since the epoch.
-pub fn secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// Cache failures. None of them fails a `get`; they are reported as warnings.
@@ -119,14 +112,8 @@ pub struct CacheLock {
 impl Cache {
     /// The cache configured by the environment: `AWS_ECR_CACHE_DIR`, else
     /// `~/.ecr`; `None` when `AWS_ECR_DISABLE_CACHE` is set or there is no home.
-    pub fn from_env() -> Option<Cache> {
-        if env::flag(env::DISABLE_CACHE) {
-            return None;
-        }
-        let dir = env::var(env::CACHE_DIR)
-            .map(PathBuf::from)
-            .or_else(|| dirs::home_dir().map(|h| h.join(".ecr")))?;
-        Some(Cache::new(dir))
+    pub fn from_settings(settings: &crate::settings::Settings) -> Option<Cache> {
+        settings.cache_dir().map(Cache::new)
     }
 
     /// A cache in `dir`.
@@ -446,7 +433,7 @@ mod tests {
     fn freshness_is_half_the_lifetime() {
         let id = identity('a');
         let e = entry(&id, HOST, 1000, 1000 + 12 * 3600);
-        let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
+        let at = |s: u64| std::time::UNIX_EPOCH + Duration::from_secs(s);
         assert!(e.is_fresh(at(1000 + 6 * 3600 - 1)));
         assert!(!e.is_fresh(at(1000 + 6 * 3600)));
         assert_eq!(e.remaining(at(1000 + 12 * 3600 + 5)), Duration::ZERO);

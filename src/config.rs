@@ -22,11 +22,10 @@
 //! `role_arn` is still assumed on top of them. No file, no rules: nothing
 //! changes.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::env;
 use crate::registry::Registry;
 
 /// One mapping rule.
@@ -59,19 +58,9 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-/// The map file's path: `AWS_ECR_CONFIG`, else `~/.ecr/config.toml`.
-pub fn path() -> Option<PathBuf> {
-    env::var(env::CONFIG)
-        .map(PathBuf::from)
-        .or_else(|| dirs::home_dir().map(|h| h.join(".ecr").join("config.toml")))
-}
-
-/// The rules of the map file (none when it does not exist).
-pub fn load() -> Result<Vec<Rule>, ConfigError> {
-    let Some(path) = path() else {
-        return Ok(Vec::new());
-    };
-    let text = match std::fs::read_to_string(&path) {
+/// The rules of the map file `path` (none when it does not exist).
+pub fn load(path: &Path) -> Result<Vec<Rule>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => {
@@ -120,33 +109,6 @@ pub fn find<'a>(rules: &'a [Rule], registry: &Registry) -> Option<&'a Rule> {
         let pattern = r.pattern.trim().to_ascii_lowercase();
         Some(pattern.as_str()) == account || glob(&pattern, host)
     })
-}
-
-/// Applies the map to this process for `registry`: selects the rule's profile
-/// (unless the environment names credentials explicitly) and returns the role
-/// to assume, if any. Call it before any thread or runtime starts.
-pub fn apply(registry: &Registry) -> Result<Option<String>, ConfigError> {
-    let rules = load()?;
-    let Some(rule) = find(&rules, registry) else {
-        return Ok(None);
-    };
-    crate::debug!(
-        "{} matches rule {:?} of {}",
-        registry.host(),
-        rule.pattern,
-        path().unwrap_or_default().display()
-    );
-    if let Some(profile) = &rule.profile {
-        if env::var(env::AWS_PROFILE).is_some() || env::var(env::AWS_ACCESS_KEY_ID).is_some() {
-            crate::debug!(
-                "credentials set in the environment win over the rule's profile {profile}"
-            );
-        } else {
-            // The process is still single-threaded: no runtime has started.
-            std::env::set_var(env::AWS_PROFILE, profile);
-        }
-    }
-    Ok(rule.role_arn.clone())
 }
 
 /// `*` matches any run of characters, `?` one character; everything else itself.

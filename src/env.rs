@@ -1,4 +1,5 @@
 //! Names of every environment variable the helper reads, in one place.
+//! [`crate::settings::Settings`] reads them, once.
 
 /// Directory of the token cache (default `~/.ecr`).
 pub const CACHE_DIR: &str = "AWS_ECR_CACHE_DIR";
@@ -56,17 +57,14 @@ pub const AWS_ENDPOINT_URL_ECR_PUBLIC: &str = "AWS_ENDPOINT_URL_ECR_PUBLIC";
 /// Set by aws-vault to the profile whose temporary credentials it exported.
 pub const AWS_VAULT: &str = "AWS_VAULT";
 
-/// The value of `name`, or `None` when it is unset or empty.
-pub fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-/// Whether `name` is set to a true value (`true`, `1`, `yes`, `on`, any case).
-pub fn flag(name: &str) -> bool {
-    var(name).is_some_and(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "true" | "1" | "yes" | "on"
-        )
-    })
-}
+/// The standard AWS variable `AWS_REGION`.
+pub const AWS_REGION: &str = "AWS_REGION";
+/// The IAM role kubelet mode pulls as when a request carries a
+/// service-account token but names no role.
+pub const ECR_ROLE_ARN: &str = "AWS_ECR_ROLE_ARN";
+/// Docker's configuration directory.
+pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+/// Podman's (containers-auth.json) credentials file.
+pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
+/// The per-user runtime directory (Podman's default auth file lives there).
+pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";

@@ -1,7 +1,7 @@
 //! The error of the library's public boundary.
 
+use crate::aws::FetchError;
 use crate::cache::CacheError;
-use crate::ecr::FetchError;
 use crate::identity::IdentityError;
 use crate::registry::NotEcr;
 
@@ -25,10 +25,25 @@ pub enum Error {
     /// The registry map file is unusable.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    /// The command line or the input is wrong.
+    /// A kubelet request cannot be answered.
+    #[error(transparent)]
+    Kubelet(#[from] crate::kubelet::KubeletError),
+    /// The Docker (or Podman) config file cannot be edited.
+    #[error(transparent)]
+    Configure(#[from] crate::configure::ConfigureError),
+    /// A command needs the cache, and it is turned off.
+    #[error(
+        "the cache is disabled ({} is set, or there is no home directory)",
+        crate::env::DISABLE_CACHE
+    )]
+    CacheDisabled,
+    /// What came on stdin is not what the command reads.
+    #[error("{0}")]
+    Input(String),
+    /// The command line is wrong (the usage text follows the message).
     #[error("{0}")]
     Usage(String),
-    /// Reading input or writing output failed.
+    /// Reading stdin or writing stdout failed.
     #[error("{0}")]
     Io(String),
 }

@@ -3,18 +3,15 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::cache::{secs, Cache, CacheEntry, CacheError, CacheLock, FORMAT_VERSION};
-use crate::ecr::{AuthToken, TokenSource};
-use crate::env;
+use crate::aws::TokenSource;
+use crate::cache::{Cache, CacheEntry, CacheError, CacheLock, FORMAT_VERSION};
 use crate::error::Result;
 use crate::identity::{Identity, SourceKind};
+use crate::login::Login;
 use crate::registry::Registry;
-use crate::secret::Secret;
+use crate::settings::Settings;
+use crate::time::{human, secs};
 
-/// Default total deadline of one `get`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default wait for another process's refresh.
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(20);
 /// A cached token this close to expiry is not served when a refresh fails.
 pub const MIN_FALLBACK_VALIDITY: Duration = Duration::from_secs(5 * 60);
 
@@ -26,72 +23,24 @@ pub struct Helper<S> {
     lock_timeout: Duration,
 }
 
-/// A login ready to hand out.
-#[derive(Debug, Clone)]
-pub struct Login {
-    /// Registry user name.
-    pub username: String,
-    /// Registry password.
-    pub password: Secret,
-    /// When it expires.
-    pub expires_at: SystemTime,
-}
-
 impl From<&CacheEntry> for Login {
     fn from(e: &CacheEntry) -> Login {
         Login {
             username: e.username.clone(),
             password: e.password.clone(),
-            expires_at: std::time::UNIX_EPOCH
-                .checked_add(Duration::from_secs(e.expires_at))
-                .unwrap_or(std::time::UNIX_EPOCH),
+            expires_at: crate::time::at(e.expires_at).unwrap_or(std::time::UNIX_EPOCH),
         }
-    }
-}
-
-impl From<AuthToken> for Login {
-    fn from(t: AuthToken) -> Login {
-        Login {
-            username: t.username,
-            password: t.password,
-            expires_at: t.expires_at,
-        }
-    }
-}
-
-impl Login {
-    /// The base64 `user:password` form for `Authorization: Basic`.
-    pub fn basic_auth(&self) -> Secret {
-        AuthToken {
-            username: self.username.clone(),
-            password: self.password.clone(),
-            expires_at: self.expires_at,
-        }
-        .basic_auth()
     }
 }
 
 impl<S: TokenSource> Helper<S> {
-    /// A helper with the cache and deadlines configured by the environment.
-    pub fn from_env(source: S) -> Helper<S> {
-        let seconds = |name: &str, default: Duration| match env::var(name) {
-            None => default,
-            Some(v) => match v.trim().parse::<f64>() {
-                Ok(s) if s > 0.0 && s.is_finite() => Duration::from_secs_f64(s.min(3600.0)),
-                _ => {
-                    crate::warn!(
-                        "{name}={v:?} is not a positive number of seconds; using {}",
-                        default.as_secs()
-                    );
-                    default
-                }
-            },
-        };
+    /// A helper with the cache and deadlines of `settings`.
+    pub fn from_settings(source: S, settings: &Settings) -> Helper<S> {
         Helper {
             source,
-            cache: Cache::from_env(),
-            timeout: seconds(env::TIMEOUT, DEFAULT_TIMEOUT),
-            lock_timeout: seconds(env::LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT),
+            cache: Cache::from_settings(settings),
+            timeout: settings.timeout,
+            lock_timeout: settings.lock_timeout,
         }
     }
 
@@ -113,6 +62,13 @@ impl<S: TokenSource> Helper<S> {
     /// The cache, if enabled.
     pub fn cache(&self) -> Option<&Cache> {
         self.cache.as_ref()
+    }
+
+    /// A login for the registry `host` names (as Docker sends it), as whoever
+    /// [`crate::resolve`] says logs in there.
+    pub fn login_to(&self, host: &str, settings: &Settings) -> Result<Login> {
+        let resolved = crate::resolve::resolve(host, settings)?;
+        self.login(&resolved.registry, &resolved.identity)
     }
 
     /// The token source (for the steps before a login, such as STS).
@@ -141,7 +97,7 @@ impl<S: TokenSource> Helper<S> {
         let started = Instant::now();
         let host = registry.host();
         let Some(cache) = &self.cache else {
-            return Ok(self.source.fetch(registry, identity, timeout)?.into());
+            return Ok(self.source.fetch(registry, identity, timeout)?);
         };
         let cached = cache.get(identity, host);
         if let Some(e) = cached.as_ref().filter(|e| e.is_fresh(SystemTime::now())) {
@@ -154,7 +110,7 @@ impl<S: TokenSource> Helper<S> {
         if identity.source == SourceKind::None {
             // Nothing can be fetched: fail now, without taking a lock (or
             // creating the cache directory) first.
-            return Ok(self.source.fetch(registry, identity, timeout)?.into());
+            return Ok(self.source.fetch(registry, identity, timeout)?);
         }
         let lock = match cache.lock(identity, host, self.lock_timeout.min(timeout)) {
             Ok(lock) => Some(lock),
@@ -183,7 +139,7 @@ impl<S: TokenSource> Helper<S> {
                 if let Some(lock) = &lock {
                     self.store(cache, lock, host, identity, &token);
                 }
-                Ok(token.into())
+                Ok(token)
             }
             Err(err) => {
                 match cached.filter(|e| e.remaining(SystemTime::now()) >= MIN_FALLBACK_VALIDITY) {
@@ -206,7 +162,7 @@ impl<S: TokenSource> Helper<S> {
         lock: &CacheLock,
         host: &str,
         identity: &Identity,
-        token: &AuthToken,
+        token: &Login,
     ) {
         let now = SystemTime::now();
         if token.expires_at <= now {
@@ -244,20 +200,11 @@ impl<S: TokenSource> Helper<S> {
     }
 }
 
-/// `5h 59m`, `4m 10s`.
-pub fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m {}s", s / 60, s % 60),
-        _ => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ecr::FetchError;
+    use crate::aws::FetchError;
+    use crate::secret::Secret;
     use std::cell::{Cell, RefCell};
 
     /// A token source that counts calls and answers from a script.
@@ -281,10 +228,10 @@ mod tests {
             _: &Registry,
             _: &Identity,
             _: Duration,
-        ) -> std::result::Result<AuthToken, FetchError> {
+        ) -> std::result::Result<Login, FetchError> {
             self.calls.set(self.calls.get() + 1);
             match self.next.borrow_mut().remove(0) {
-                Ok(lifetime) => Ok(AuthToken {
+                Ok(lifetime) => Ok(Login {
                     username: "AWS".into(),
                     password: Secret::new(format!("pw{}", self.calls.get())),
                     expires_at: SystemTime::now() + lifetime,
@@ -298,7 +245,7 @@ mod tests {
 
         fn assume_role_with_web_identity(
             &self,
-            pod: &crate::ecr::WebIdentity,
+            pod: &crate::aws::WebIdentity,
             _: Duration,
         ) -> std::result::Result<crate::secret::SessionCredentials, FetchError> {
             Err(FetchError::WebIdentity {

@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::env;
 use crate::profile::{ProfileSet, Section};
 use crate::secret::SessionCredentials;
+use crate::settings::Settings;
 
 /// Where credentials will come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,9 +101,10 @@ impl MfaProfile {
 }
 
 impl Identity {
-    /// Resolves the identity of the current process from its environment and files.
-    pub fn resolve() -> Result<Identity, IdentityError> {
-        Self::resolve_with(&ProfileSet::load(), &|name| env::var(name))
+    /// Resolves the identity of the current process from its settings and
+    /// the shared AWS files.
+    pub fn resolve(settings: &Settings) -> Result<Identity, IdentityError> {
+        Self::resolve_with(&ProfileSet::load(settings), &|name| settings.lookup(name))
     }
 
     /// Resolves the identity from the given profiles and environment.

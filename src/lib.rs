@@ -13,12 +13,11 @@
 //! - [`cli`]: the command line.
 #![deny(missing_docs)]
 
+pub mod aws;
 pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod configure;
-pub mod doctor;
-pub mod ecr;
 pub mod env;
 pub mod error;
 pub mod helper;
@@ -26,18 +25,21 @@ pub mod identity;
 pub mod imds;
 pub mod kubelet;
 pub mod log;
-pub mod mfa;
+pub mod login;
 pub mod profile;
 pub mod protocol;
 pub mod redact;
 pub mod registry;
+pub mod resolve;
 pub mod secret;
-pub mod tls;
+pub mod settings;
+pub mod time;
 
+pub use aws::{FetchError, SdkTokenSource, TokenSource};
 pub use cache::{Cache, CacheEntry};
-pub use ecr::{AuthToken, FetchError, SdkTokenSource, TokenSource};
 pub use error::{Error, Result};
 pub use helper::Helper;
 pub use identity::Identity;
+pub use login::Login;
 pub use registry::Registry;
 pub use secret::Secret;

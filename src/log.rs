@@ -9,6 +9,7 @@ use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 
 use crate::env;
+use crate::settings::Settings;
 
 /// How much to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,12 +56,23 @@ struct Logger {
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 
+/// Sets the level and the log file from `settings` (`AWS_ECR_LOG`,
+/// `AWS_ECR_LOG_FILE`). Until then, and if never called, warnings and errors
+/// go to stderr only.
+pub fn init(settings: &Settings) {
+    let _ = LOGGER.set(from_settings(settings));
+}
+
 fn logger() -> &'static Logger {
-    LOGGER.get_or_init(|| {
+    LOGGER.get_or_init(|| from_settings(&Settings::default()))
+}
+
+fn from_settings(settings: &Settings) -> Logger {
+    {
         let mut problems = Vec::new();
-        let level = match env::var(env::LOG) {
+        let level = match settings.var(env::LOG) {
             None => Level::Warn,
-            Some(v) => Level::parse(&v).unwrap_or_else(|| {
+            Some(v) => Level::parse(v).unwrap_or_else(|| {
                 problems.push(format!(
                     "{}={v:?} is not one of error, warn, info, debug, trace; using warn",
                     env::LOG
@@ -68,18 +80,20 @@ fn logger() -> &'static Logger {
                 Level::Warn
             }),
         };
-        let file = env::var(env::LOG_FILE).and_then(|path| match open_log_file(&path) {
-            Ok(f) => Some(Mutex::new(f)),
-            Err(e) => {
-                problems.push(format!("cannot open {}={path}: {e}", env::LOG_FILE));
-                None
-            }
-        });
+        let file = settings
+            .var(env::LOG_FILE)
+            .and_then(|path| match open_log_file(path) {
+                Ok(f) => Some(Mutex::new(f)),
+                Err(e) => {
+                    problems.push(format!("cannot open {}={path}: {e}", env::LOG_FILE));
+                    None
+                }
+            });
         for p in problems {
             eprintln!("ecr-login: warning: {p}");
         }
         Logger { level, file }
-    })
+    }
 }
 
 fn open_log_file(path: &str) -> std::io::Result<File> {

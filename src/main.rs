@@ -1,13 +1,10 @@
-//! `docker-credential-ecr-login`: argv → library → exit code.
+//! `docker-credential-ecr-login`: argv and environment → library → exit code.
 
 fn main() {
-    // args_os: an argument that is not UTF-8 must be a usage error, not a panic.
-    let args: Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let settings = ecr_login::settings::Settings::from_env();
     let code = ecr_login::cli::run(
-        &args,
+        std::env::args_os().skip(1).collect(),
+        &settings,
         std::io::stdin().lock(),
         &mut std::io::stdout().lock(),
     );

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::env;
+use crate::settings::Settings;
 
 /// Settings of one section, keys lower-cased.
 pub type Section = BTreeMap<String, String>;
@@ -23,14 +24,14 @@ impl ProfileSet {
     /// Loads `~/.aws/config` and `~/.aws/credentials` (or the files named by
     /// `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`). Missing or
     /// unreadable files count as empty.
-    pub fn load() -> ProfileSet {
+    pub fn load(settings: &Settings) -> ProfileSet {
         let mut set = ProfileSet::default();
-        if let Some(path) = config_path(env::AWS_CONFIG_FILE, "config") {
+        if let Some(path) = config_path(settings, env::AWS_CONFIG_FILE, "config") {
             if let Ok(text) = std::fs::read_to_string(&path) {
                 set.add_config(&text);
             }
         }
-        if let Some(path) = config_path(env::AWS_SHARED_CREDENTIALS_FILE, "credentials") {
+        if let Some(path) = config_path(settings, env::AWS_SHARED_CREDENTIALS_FILE, "credentials") {
             if let Ok(text) = std::fs::read_to_string(&path) {
                 set.add_credentials(&text);
             }
@@ -97,15 +98,15 @@ fn merge(into: &mut Section, from: Section, overwrite: bool) {
 }
 
 /// The path of a shared file: the variable's value (with `~/` expanded) or `~/.aws/<file>`.
-pub fn config_path(var: &str, file: &str) -> Option<PathBuf> {
-    match env::var(var) {
-        Some(p) => Some(expand_home(&p)),
-        None => dirs::home_dir().map(|h| h.join(".aws").join(file)),
+pub fn config_path(settings: &Settings, var: &str, file: &str) -> Option<PathBuf> {
+    match settings.var(var) {
+        Some(p) => Some(expand_home(p, settings.home())),
+        None => settings.home().map(|h| h.join(".aws").join(file)),
     }
 }
 
-fn expand_home(p: &str) -> PathBuf {
-    match (p.strip_prefix("~/"), dirs::home_dir()) {
+fn expand_home(p: &str, home: Option<&Path>) -> PathBuf {
+    match (p.strip_prefix("~/"), home) {
         (Some(rest), Some(home)) => home.join(rest),
         _ => Path::new(p).to_path_buf(),
     }

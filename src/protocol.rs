@@ -67,12 +67,12 @@ pub fn read_input(input: impl Read) -> Result<String> {
         .read_to_end(&mut bytes)
         .map_err(|e| Error::Io(format!("cannot read stdin: {e}")))?;
     if bytes.len() as u64 > MAX_INPUT {
-        return Err(Error::Usage(format!(
+        return Err(Error::Input(format!(
             "input is larger than {} KiB; a registry name is a few dozen bytes",
             MAX_INPUT / 1024
         )));
     }
-    String::from_utf8(bytes).map_err(|_| Error::Usage("input is not valid UTF-8".into()))
+    String::from_utf8(bytes).map_err(|_| Error::Input("input is not valid UTF-8".into()))
 }
 
 /// Runs one protocol action (`get`, `store`, `erase`, `list`).

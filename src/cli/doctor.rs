@@ -5,15 +5,17 @@
 use std::io::Write;
 use std::time::{Instant, SystemTime};
 
+use crate::aws::{SdkTokenSource, TokenSource};
 use crate::cache::Cache;
-use crate::ecr::{api_endpoint, TokenSource};
 use crate::error::{Error, Result};
-use crate::helper::{human, DEFAULT_TIMEOUT};
-use crate::identity::{Identity, SourceKind};
+use crate::identity::SourceKind;
 use crate::registry::Registry;
+use crate::settings::Settings;
+use crate::time::human;
 
 /// Writes the report for `input` to `out`; `Ok(true)` when a token was obtained.
-pub fn run(input: &str, source: &dyn TokenSource, out: &mut dyn Write) -> Result<bool> {
+pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool> {
+    let source = SdkTokenSource::new(settings);
     let mut w = |line: String| {
         out.write_all(crate::redact::scrub(&line).as_bytes())
             .and_then(|()| out.write_all(b"\n"))
@@ -41,39 +43,34 @@ pub fn run(input: &str, source: &dyn TokenSource, out: &mut dyn Write) -> Result
             w("  kind       ECR Public (API in us-east-1)".into())?;
         }
     }
-    w(format!("endpoint     {}", api_endpoint(&registry)))?;
+    w(format!("endpoint     {}", source.api_endpoint(&registry)))?;
 
-    let role = match crate::config::apply(&registry) {
-        Ok(role) => role,
-        Err(e) => {
+    let resolved = match crate::resolve::resolve_registry(registry.clone(), settings) {
+        Ok(r) => r,
+        Err(e @ Error::Config(_)) => {
             w(format!("map          problem: {e}"))?;
             return Ok(false);
         }
-    };
-    let rules = crate::config::load().unwrap_or_default();
-    match crate::config::find(&rules, &registry) {
-        Some(rule) => w(format!(
-            "map          rule {:?} of {}: profile {}, role {}",
-            rule.pattern,
-            crate::config::path().unwrap_or_default().display(),
-            rule.profile.as_deref().unwrap_or("-"),
-            rule.role_arn.as_deref().unwrap_or("-")
-        ))?,
-        None => w("map          no rule (standard credential chain)".into())?,
-    }
-    let identity = match Identity::resolve() {
-        Ok(id) => match &role {
-            Some(role) => id.with_assumed_role(role),
-            None => id,
-        },
         Err(e) => {
             w(format!("credentials  problem: {e}"))?;
             return Ok(false);
         }
     };
+    match &resolved.rule {
+        Some((rule, file)) => w(format!(
+            "map          rule {:?} of {}: profile {}, role {}",
+            rule.pattern,
+            file.display(),
+            rule.profile.as_deref().unwrap_or("-"),
+            rule.role_arn.as_deref().unwrap_or("-")
+        ))?,
+        None => w("map          no rule (standard credential chain)".into())?,
+    }
+    let identity = resolved.identity;
     w(format!("credentials  {}", identity.label))?;
     if let Some(mfa) = &identity.mfa {
-        let kept = crate::mfa::load_session(mfa)
+        let kept = source
+            .mfa_session_is_kept(mfa)
             .map(|_| "a kept session is valid")
             .unwrap_or("no valid kept session: the next get prompts");
         w(format!("  mfa        {} ({kept})", mfa.mfa_serial))?;
@@ -84,7 +81,7 @@ pub fn run(input: &str, source: &dyn TokenSource, out: &mut dyn Write) -> Result
     w(format!("  source     {}", source_name(identity.source)))?;
     w(format!("  identity   {}", identity.fingerprint))?;
 
-    match Cache::from_env() {
+    match Cache::from_settings(settings) {
         None => w("cache        disabled".into())?,
         Some(cache) => {
             let now = SystemTime::now();
@@ -104,7 +101,7 @@ pub fn run(input: &str, source: &dyn TokenSource, out: &mut dyn Write) -> Result
     }
 
     let started = Instant::now();
-    match source.fetch(&registry, &identity, DEFAULT_TIMEOUT) {
+    match source.fetch(&registry, &identity, settings.timeout) {
         Ok(token) => {
             let left = token
                 .expires_at

@@ -1,80 +1,15 @@
-//! The kubelet image credential provider protocol
-//! (`credentialprovider.kubelet.k8s.io`, `v1` and `v1beta1`).
-//!
-//! kubelet runs `docker-credential-ecr-login kubelet`, writes one
-//! `CredentialProviderRequest` on its stdin and reads one
-//! `CredentialProviderResponse` from its stdout. This module holds the pure
-//! part: parsing the request ([`parse_request`]), choosing whose credentials
-//! pull the image ([`pull_as`]), the cache duration ([`cache_duration`]) and
-//! the response ([`response`]). It does no I/O.
-//!
-//! # Cache duration
-//!
-//! kubelet keeps the answer for `cacheDuration`. It is **half the token's
-//! remaining validity** (a fresh 12-hour ECR token: `6h0m0s`), truncated to
-//! whole seconds, so kubelet asks again while the token still has as long to
-//! live as kubelet kept it. With less than [`MIN_CACHEABLE`] of validity left
-//! it is `0s`, which tells kubelet not to cache the answer at all (an omitted
-//! field would mean kubelet's default duration, which may outlive the token).
-//!
-//! # Pulling as a pod's role
-//!
-//! When kubelet's provider config asks for service-account tokens
-//! (`tokenAttributes`), the request carries the pod's `serviceAccountToken` and
-//! the service account's annotations. If the annotation [`ROLE_ANNOTATION`]
-//! names a role (or, failing that, the environment variable [`ROLE_ARN_ENV`]
-//! does), the image is pulled as that role, assumed with
-//! `sts:AssumeRoleWithWebIdentity` and the pod's token, held in memory only.
-//! Without a token the node's own credentials are used.
-//!
-//! **Every** request that names a role is checked by STS with that pod's
-//! token before any ECR token for the role is returned, cached or not: a pod
-//! whose token STS rejects (or cannot check) gets an error, never another
-//! pod's login. Only after STS says yes is the cached ECR token for the role
-//! served; it is keyed by the role ARN (and the endpoint overrides), so pods
-//! sharing a role share one ECR token.
-//!
-//! Pulls with the node's credentials follow the same rules as `get`,
-//! including the registry map (`~/.ecr/config.toml`). Pulls as a pod's role
-//! do not consult the map: the pod's role is the identity, and the node's
-//! profiles and keys take no part in that request.
+//! Parsing a `CredentialProviderRequest` and choosing whose credentials
+//! pull its image.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use crate::env;
-use crate::error::{Error, Result};
-use crate::helper::Login;
-use crate::identity::Identity;
-use crate::profile::ProfileSet;
+use super::{KubeletError, API_V1, API_V1BETA1, REQUEST_KIND, ROLE_ANNOTATION, ROLE_ARN_ENV};
 use crate::registry::{NotEcr, Registry};
 use crate::secret::Secret;
 
-/// The `v1` API version.
-pub const API_V1: &str = "credentialprovider.kubelet.k8s.io/v1";
-/// The `v1beta1` API version.
-pub const API_V1BETA1: &str = "credentialprovider.kubelet.k8s.io/v1beta1";
-/// The `kind` of a request.
-pub const REQUEST_KIND: &str = "CredentialProviderRequest";
-/// The `kind` of a response.
-pub const RESPONSE_KIND: &str = "CredentialProviderResponse";
-/// The service-account annotation naming the IAM role to pull images as.
-pub const ROLE_ANNOTATION: &str = "eks.amazonaws.com/ecr-role-arn";
-/// The environment variable naming the IAM role to pull images as when the
-/// request carries a service-account token but no [`ROLE_ANNOTATION`].
-pub const ROLE_ARN_ENV: &str = "AWS_ECR_ROLE_ARN";
-/// The role session name when `AWS_ROLE_SESSION_NAME` is not set.
-pub const DEFAULT_SESSION_NAME: &str = "ecr-login-kubelet";
-/// Below this remaining validity the answer is not cached (`cacheDuration: 0s`).
-pub const MIN_CACHEABLE: Duration = Duration::from_secs(60);
-/// The largest request read from stdin.
-pub const MAX_REQUEST: u64 = 1024 * 1024;
-
-/// What the identity fingerprint records in place of a token file path, so
-/// that the cache is keyed by the role.
-const TOKEN_FILE_LABEL: &str = "kubelet:serviceAccountToken";
+type Result<T> = std::result::Result<T, KubeletError>;
 
 /// A supported API version of the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,8 +45,8 @@ pub struct Request {
     pub service_account_annotations: BTreeMap<String, String>,
 }
 
-fn bad(msg: impl Into<String>) -> Error {
-    Error::Usage(format!("kubelet request: {}", msg.into()))
+fn bad(msg: impl Into<String>) -> KubeletError {
+    KubeletError::Request(msg.into())
 }
 
 /// A JSON value for an error message: compact and at most 80 characters.
@@ -297,109 +232,6 @@ pub fn is_role_arn(s: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b))
-}
-
-/// How long kubelet may keep a login expiring at `expires_at`: half the
-/// remaining validity in whole seconds, or zero below [`MIN_CACHEABLE`].
-pub fn cache_duration(expires_at: SystemTime, now: SystemTime) -> Duration {
-    let remaining = expires_at.duration_since(now).unwrap_or_default();
-    if remaining < MIN_CACHEABLE {
-        return Duration::ZERO;
-    }
-    Duration::from_secs(remaining.as_secs() / 2)
-}
-
-/// A whole-second duration the way Go's `time.Duration.String` writes it:
-/// `6h0m0s`, `4m10s`, `45s`, `0s`.
-pub fn go_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    let (h, m, s) = (s / 3600, (s % 3600) / 60, s % 60);
-    if h > 0 {
-        format!("{h}h{m}m{s}s")
-    } else if m > 0 {
-        format!("{m}m{s}s")
-    } else {
-        format!("{s}s")
-    }
-}
-
-/// One entry of a response's `auth` map.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AuthConfig {
-    /// Registry user name (`AWS`).
-    pub username: String,
-    /// Registry password.
-    pub password: Secret,
-}
-
-/// A `CredentialProviderResponse`. `Debug` hides the password.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Response {
-    /// Always [`RESPONSE_KIND`].
-    pub kind: &'static str,
-    /// The request's version.
-    pub api_version: &'static str,
-    /// Always `Registry`: the login is good for every image of the registry.
-    pub cache_key_type: &'static str,
-    /// See [`cache_duration`], as a Go duration string.
-    pub cache_duration: String,
-    /// Registry host → login.
-    pub auth: BTreeMap<String, AuthConfig>,
-}
-
-impl Response {
-    /// The JSON text kubelet reads (one line, newline-terminated).
-    pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string(self)
-            .map(|s| s + "\n")
-            .map_err(|e| Error::Io(format!("cannot encode the kubelet response: {e}")))
-    }
-}
-
-/// The response to `request` with `login`, at time `now`.
-pub fn response(request: &Request, login: &Login, now: SystemTime) -> Response {
-    let mut auth = BTreeMap::new();
-    auth.insert(
-        request.registry.host().to_string(),
-        AuthConfig {
-            username: login.username.clone(),
-            password: login.password.clone(),
-        },
-    );
-    Response {
-        kind: RESPONSE_KIND,
-        api_version: request.api_version.as_str(),
-        cache_key_type: "Registry",
-        cache_duration: go_duration(cache_duration(login.expires_at, now)),
-        auth,
-    }
-}
-
-/// The identity a token fetched as `role_arn` is cached under: web identity
-/// for the role, as [`Identity::resolve_with`] describes it with no shared
-/// files and none of the node's credential variables, with a fixed label
-/// instead of a token file path. So the cache is keyed by the role ARN (and
-/// the endpoint overrides in `var`), not by the pod or its token.
-///
-/// That key is only safe because every request is checked by STS first:
-/// [`pull_as`]'s caller must have STS accept the pod's token for the role
-/// ([`crate::ecr::TokenSource::assume_role_with_web_identity`]) before it
-/// looks at the cache.
-pub fn role_identity(role_arn: &str, var: &dyn Fn(&str) -> Option<String>) -> Result<Identity> {
-    Ok(Identity::resolve_with(
-        &ProfileSet::default(),
-        &|name| match name {
-            env::AWS_WEB_IDENTITY_TOKEN_FILE => Some(TOKEN_FILE_LABEL.to_string()),
-            env::AWS_ROLE_ARN => Some(role_arn.to_string()),
-            env::AWS_ACCESS_KEY_ID
-            | env::AWS_SECRET_ACCESS_KEY
-            | env::AWS_SESSION_TOKEN
-            | env::AWS_PROFILE
-            | env::AWS_VAULT => None,
-            _ => var(name),
-        },
-    )?)
 }
 
 #[cfg(test)]
@@ -609,114 +441,10 @@ mod tests {
             let e = err(&v1(image));
             assert!(e.starts_with("not an ECR registry"), "{image}: {e}");
             assert!(e.contains(want) && e.contains(image), "{image}: {e}");
-            assert!(matches!(parse_request(&v1(image)), Err(Error::NotEcr(_))));
+            assert!(matches!(
+                parse_request(&v1(image)),
+                Err(KubeletError::NotEcr(_))
+            ));
         }
-    }
-
-    #[test]
-    fn role_identities_are_keyed_by_role_and_endpoints() {
-        let vars = |extra: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                [
-                    ("AWS_ACCESS_KEY_ID", "AKIDNODE"),
-                    ("AWS_SECRET_ACCESS_KEY", "node-secret"),
-                    ("AWS_PROFILE", "node"),
-                    (
-                        "AWS_WEB_IDENTITY_TOKEN_FILE",
-                        "/tmp/ecr-login-kubelet-abc/token",
-                    ),
-                ]
-                .iter()
-                .chain(extra)
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-            }
-        };
-        let a = role_identity(ROLE, &vars(&[])).unwrap();
-        assert_eq!(a.source, crate::identity::SourceKind::WebIdentity);
-        assert!(a.label.contains(ROLE), "{}", a.label);
-        let other_file = role_identity(
-            ROLE,
-            &vars(&[(
-                "AWS_WEB_IDENTITY_TOKEN_FILE",
-                "/tmp/ecr-login-kubelet-xyz/token",
-            )]),
-        )
-        .unwrap();
-        assert_eq!(a.fingerprint, other_file.fingerprint);
-        let other_role = role_identity("arn:aws:iam::123456789012:role/other", &vars(&[])).unwrap();
-        assert_ne!(a.fingerprint, other_role.fingerprint);
-        let endpoint = role_identity(
-            ROLE,
-            &vars(&[("AWS_ENDPOINT_URL_ECR", "http://127.0.0.1:1")]),
-        )
-        .unwrap();
-        assert_ne!(a.fingerprint, endpoint.fingerprint);
-        // Not the node's identity.
-        let node = Identity::resolve_with(&ProfileSet::default(), &vars(&[])).unwrap();
-        assert_ne!(a.fingerprint, node.fingerprint);
-    }
-
-    #[test]
-    fn cache_duration_is_half_the_remaining_validity() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let h = |n: u64| Duration::from_secs(n * 3600);
-        assert_eq!(cache_duration(now + h(12), now), h(6));
-        assert_eq!(
-            cache_duration(now + Duration::from_millis(7_201_999), now),
-            Duration::from_secs(3600)
-        );
-        assert_eq!(
-            cache_duration(now + Duration::from_secs(61), now),
-            Duration::from_secs(30)
-        );
-        assert_eq!(
-            cache_duration(now + Duration::from_secs(59), now),
-            Duration::ZERO
-        );
-        assert_eq!(cache_duration(now - h(1), now), Duration::ZERO);
-    }
-
-    #[test]
-    fn go_duration_strings() {
-        for (secs, want) in [
-            (0, "0s"),
-            (45, "45s"),
-            (60, "1m0s"),
-            (250, "4m10s"),
-            (3600, "1h0m0s"),
-            (21_540, "5h59m0s"),
-            (21_600, "6h0m0s"),
-            (43_199, "11h59m59s"),
-            (100 * 3600, "100h0m0s"),
-        ] {
-            assert_eq!(go_duration(Duration::from_secs(secs)), want);
-        }
-    }
-
-    #[test]
-    fn response_in_the_request_version_with_a_redacted_debug() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let login = Login {
-            username: "AWS".into(),
-            password: Secret::new("ecr-password-value"),
-            expires_at: now + Duration::from_secs(12 * 3600),
-        };
-        let beta = format!(
-            r#"{{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","image":"https://{HOST}/app:1"}}"#
-        );
-        // "https://" makes the first component "https:": not a host.
-        assert!(parse_request(&beta).is_err());
-        let request = parse_request(&beta.replace("https://", "")).unwrap();
-        let r = response(&request, &login, now);
-        assert_eq!(
-            r.to_json().unwrap(),
-            format!("{{\"kind\":\"CredentialProviderResponse\",\"apiVersion\":\"credentialprovider.kubelet.k8s.io/v1beta1\",\"cacheKeyType\":\"Registry\",\"cacheDuration\":\"6h0m0s\",\"auth\":{{\"{HOST}\":{{\"username\":\"AWS\",\"password\":\"ecr-password-value\"}}}}}}\n")
-        );
-        assert!(!format!("{r:?}").contains("ecr-password-value"));
-        let request = parse_request(&v1(&format!("{HOST}/app"))).unwrap();
-        let json: Value =
-            serde_json::from_str(&response(&request, &login, now).to_json().unwrap()).unwrap();
-        assert_eq!(json["apiVersion"], API_V1);
     }
 }

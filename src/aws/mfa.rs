@@ -6,7 +6,7 @@
 //! prompt comes once per session, not once per pull.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::ProvideCredentials;
@@ -14,10 +14,12 @@ use aws_credential_types::Credentials;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::cache::{secs, Cache};
-use crate::ecr::FetchError;
+use super::sts::assume_role;
+use super::FetchError;
+use crate::cache::Cache;
 use crate::identity::MfaProfile;
 use crate::secret::Secret;
+use crate::time::secs;
 
 /// Sessions with less than this left are renewed.
 const MIN_VALIDITY: Duration = Duration::from_secs(5 * 60);
@@ -75,21 +77,26 @@ fn key(mfa: &MfaProfile) -> String {
 }
 
 /// Where the session of `mfa` is kept (`<cache dir>/mfa/<key>.json`), unless the cache is disabled.
-pub fn session_path(mfa: &MfaProfile) -> Option<PathBuf> {
-    Cache::from_env().map(|c| c.dir().join("mfa").join(format!("{}.json", key(mfa))))
+pub fn session_path(mfa: &MfaProfile, cache_dir: Option<&Path>) -> Option<PathBuf> {
+    cache_dir.map(|c| {
+        Cache::new(c)
+            .dir()
+            .join("mfa")
+            .join(format!("{}.json", key(mfa)))
+    })
 }
 
 /// The kept session of `mfa`, if it is still valid.
-pub fn load_session(mfa: &MfaProfile) -> Option<Session> {
-    let path = session_path(mfa)?;
+pub fn load_session(mfa: &MfaProfile, cache_dir: Option<&Path>) -> Option<Session> {
+    let path = session_path(mfa, cache_dir)?;
     let bytes = std::fs::read(&path).ok()?;
     let session: Session = serde_json::from_slice(&bytes).ok()?;
     (session.version == 1 && session.profile == mfa.profile && session.is_valid())
         .then_some(session)
 }
 
-fn save_session(mfa: &MfaProfile, session: &Session) {
-    let Some(path) = session_path(mfa) else {
+fn save_session(mfa: &MfaProfile, session: &Session, cache_dir: Option<&Path>) {
+    let Some(path) = session_path(mfa, cache_dir) else {
         return;
     };
     let result = (|| -> std::io::Result<()> {
@@ -167,9 +174,10 @@ pub async fn credentials(
     provider_config: &aws_config::provider_config::ProviderConfig,
     mfa: &MfaProfile,
     force: bool,
+    cache_dir: Option<&Path>,
 ) -> Result<(Credentials, Session), FetchError> {
     if !force {
-        if let Some(session) = load_session(mfa) {
+        if let Some(session) = load_session(mfa, cache_dir) {
             crate::debug!("using the kept MFA session of profile {}", mfa.profile);
             return Ok((session.credentials(), session));
         }
@@ -203,7 +211,8 @@ pub async fn credentials(
         mfa.duration_seconds,
         mfa.external_id.as_deref(),
     )
-    .await?;
+    .await
+    .map_err(|e| FetchError::Mfa(e.to_string()))?;
     let kept = Session {
         version: 1,
         profile: mfa.profile.clone(),
@@ -215,58 +224,11 @@ pub async fn credentials(
             .map(secs)
             .unwrap_or_else(|| secs(SystemTime::now() + Duration::from_secs(3600))),
     };
-    save_session(mfa, &kept);
+    save_session(mfa, &kept, cache_dir);
     crate::info!(
         "MFA session for profile {} valid until {}",
         mfa.profile,
         kept.expires_at
     );
     Ok((session, kept))
-}
-
-/// STS AssumeRole with `base` credentials (and an MFA serial and code).
-pub async fn assume_role(
-    config: &aws_config::SdkConfig,
-    base: Credentials,
-    role_arn: &str,
-    session_name: Option<&str>,
-    mfa: Option<(&str, &str)>,
-    duration_seconds: Option<i32>,
-    external_id: Option<&str>,
-) -> Result<Credentials, FetchError> {
-    let sts = aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::config::Builder::from(config)
-            .credentials_provider(base)
-            .build(),
-    );
-    let session_name = session_name
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("ecr-login-{}", secs(SystemTime::now())));
-    let mut request = sts
-        .assume_role()
-        .role_arn(role_arn)
-        .role_session_name(session_name)
-        .set_duration_seconds(duration_seconds)
-        .set_external_id(external_id.map(str::to_string));
-    if let Some((serial, code)) = mfa {
-        request = request.serial_number(serial).token_code(code);
-    }
-    let out = request.send().await.map_err(|e| {
-        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-        let detail = e
-            .message()
-            .map(str::to_string)
-            .unwrap_or_else(|| crate::ecr::error_chain(&e));
-        FetchError::Mfa(format!("cannot assume role {role_arn}: {detail}"))
-    })?;
-    let c = out
-        .credentials()
-        .ok_or_else(|| FetchError::Mfa(format!("STS returned no credentials for {role_arn}")))?;
-    Ok(Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_string()),
-        SystemTime::try_from(*c.expiration()).ok(),
-        "ecr-login-assume-role",
-    ))
 }

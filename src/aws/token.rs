@@ -1,0 +1,460 @@
+//! [`SdkTokenSource`]: the production [`TokenSource`]. Credentials come from
+//! exactly the source the identity describes (never a fall-through to the
+//! instance metadata service off EC2), then ECR's or ECR Public's
+//! `GetAuthorizationToken` is called at the endpoint the registry's hostname
+//! selects (FIPS, dual-stack) unless an endpoint override is in force.
+
+use std::time::{Duration, SystemTime};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::ProvideCredentials;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+
+use super::client::{block_on_ready, http_client, no_shared_files, provider_config, run_within};
+use super::error::{credentials_error, sdk_error};
+use super::{sts, FetchError, TokenSource, WebIdentity};
+use crate::env;
+use crate::identity::{Identity, SourceKind};
+use crate::login::Login;
+use crate::registry::Registry;
+use crate::secret::SessionCredentials;
+
+/// The production token source: aws-config's credential providers and the
+/// ECR APIs, with what the settings say about endpoints and trust.
+#[derive(Debug, Default, Clone)]
+pub struct SdkTokenSource {
+    /// `AWS_CA_BUNDLE`: extra trusted certificates.
+    ca_bundle: Option<String>,
+    /// `AWS_REGION`: where STS is asked for an MFA session.
+    region: Option<String>,
+    /// `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECR`, `AWS_ENDPOINT_URL_ECR_PUBLIC`.
+    endpoint: Option<String>,
+    endpoint_ecr: Option<String>,
+    endpoint_ecr_public: Option<String>,
+    /// The cache directory (where MFA sessions are kept), if the cache is on.
+    cache_dir: Option<std::path::PathBuf>,
+}
+
+impl SdkTokenSource {
+    /// The token source configured by `settings`.
+    pub fn new(settings: &crate::settings::Settings) -> SdkTokenSource {
+        SdkTokenSource {
+            ca_bundle: settings.lookup(env::AWS_CA_BUNDLE),
+            region: settings.lookup(env::AWS_REGION),
+            endpoint: settings.lookup(env::AWS_ENDPOINT_URL),
+            endpoint_ecr: settings.lookup(env::AWS_ENDPOINT_URL_ECR),
+            endpoint_ecr_public: settings.lookup(env::AWS_ENDPOINT_URL_ECR_PUBLIC),
+            cache_dir: settings.cache_dir(),
+        }
+    }
+
+    /// The endpoint override in force for `registry`'s API
+    /// (`AWS_ENDPOINT_URL_ECR` / `_ECR_PUBLIC`, else `AWS_ENDPOINT_URL`).
+    fn endpoint_override(&self, registry: &Registry) -> Option<&str> {
+        let service = match registry {
+            Registry::Private(_) => &self.endpoint_ecr,
+            Registry::Public { .. } => &self.endpoint_ecr_public,
+        };
+        service.as_deref().or(self.endpoint.as_deref())
+    }
+
+    /// Whether a valid MFA session of `mfa` is kept (for `doctor`).
+    pub fn mfa_session_is_kept(&self, mfa: &crate::identity::MfaProfile) -> Option<()> {
+        super::mfa::load_session(mfa, self.cache_dir.as_deref()).map(|_| ())
+    }
+
+    fn http_client(&self) -> Result<SharedHttpClient, FetchError> {
+        http_client(self.ca_bundle.as_deref())
+    }
+
+    /// The API endpoint a token request for `registry` goes to: the override in
+    /// force, or what the SDK's endpoint rules give for its region, FIPS and
+    /// dual-stack settings.
+    pub fn api_endpoint(&self, registry: &Registry) -> String {
+        if let Some(url) = self.endpoint_override(registry) {
+            return format!("{url} (override)");
+        }
+        let (fips, dual_stack) = endpoint_variant(registry, false);
+        let resolved = match registry {
+            Registry::Private(_) => {
+                use aws_sdk_ecr::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+                Params::builder()
+                    .region(registry.api_region())
+                    .use_fips(fips)
+                    .use_dual_stack(dual_stack)
+                    .build()
+                    .map_err(|e| e.to_string())
+                    .and_then(|p| {
+                        block_on_ready(DefaultResolver::new().resolve_endpoint(&p))?
+                            .map_err(|e| e.to_string())
+                    })
+            }
+            Registry::Public { .. } => {
+                use aws_sdk_ecrpublic::config::endpoint::{
+                    DefaultResolver, Params, ResolveEndpoint,
+                };
+                Params::builder()
+                    .region(registry.api_region())
+                    .build()
+                    .map_err(|e| e.to_string())
+                    .and_then(|p| {
+                        block_on_ready(DefaultResolver::new().resolve_endpoint(&p))?
+                            .map_err(|e| e.to_string())
+                    })
+            }
+        };
+        match resolved {
+            Ok(endpoint) => endpoint.url().to_string(),
+            Err(e) => format!("(cannot resolve: {e})"),
+        }
+    }
+
+    /// The MFA session of `mfa`: the kept one, or a new one after prompting
+    /// (`force` always prompts). For `login --profile`.
+    pub fn mfa_session(
+        &self,
+        mfa: &crate::identity::MfaProfile,
+        force: bool,
+    ) -> Result<super::mfa::Session, FetchError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| FetchError::Other(format!("cannot start the async runtime: {e}")))?;
+        runtime.block_on(async {
+            let http = self.http_client()?;
+            // STS is regional everywhere; the profile's region is not needed.
+            let region = Region::new(self.region.clone().unwrap_or_else(|| "us-east-1".into()));
+            let config = aws_config::defaults(BehaviorVersion::latest())
+                .region(region.clone())
+                .http_client(http.clone())
+                .load()
+                .await;
+            let provider_config = provider_config(region, http);
+            Ok(super::mfa::credentials(
+                &config,
+                &provider_config,
+                mfa,
+                force,
+                self.cache_dir.as_deref(),
+            )
+            .await?
+            .1)
+        })
+    }
+
+    async fn fetch_async(
+        &self,
+        registry: &Registry,
+        identity: &Identity,
+    ) -> Result<Login, FetchError> {
+        let region = Region::new(registry.api_region().to_string());
+        let http = self.http_client()?;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(region.clone())
+            .http_client(http.clone())
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .read_timeout(Duration::from_secs(10))
+                    .build(),
+            );
+        // An endpoint override (a VPC endpoint, a test server) wins over the
+        // FIPS and dual-stack variants; the SDK refuses the combination.
+        let overridden = self.endpoint_override(registry);
+        let (fips, dual_stack) = endpoint_variant(registry, overridden.is_some());
+        if fips {
+            loader = loader.use_fips(true);
+        }
+        if dual_stack {
+            loader = loader.use_dual_stack(true);
+        }
+        if let Some(url) = &overridden {
+            crate::debug!("ECR endpoint overridden: {url}");
+        }
+        if let Some(session) = &identity.session {
+            // Credentials obtained already (a pod's role): nothing of the node's
+            // configuration may take part.
+            loader = loader
+                .profile_files(no_shared_files())
+                .credentials_provider(aws_credential_types::Credentials::new(
+                    session.access_key_id.clone(),
+                    session.secret_access_key.expose(),
+                    Some(session.session_token.expose().to_string()),
+                    session.expires_at,
+                    "sts-web-identity",
+                ));
+        } else {
+            if let Some(profile) = &identity.profile {
+                loader = loader.profile_name(profile);
+            }
+            // Exactly the source the identity describes (and caches under): the
+            // default chain would fall through to the instance metadata service
+            // off EC2, the multi-second hang this helper exists to avoid.
+            let provider_config = provider_config(region.clone(), http.clone());
+            loader = match identity.source {
+                SourceKind::Environment => loader.credentials_provider(
+                    aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+                ),
+                SourceKind::Profile => loader.credentials_provider(
+                    aws_config::profile::ProfileFileCredentialsProvider::builder()
+                        .configure(&provider_config)
+                        .profile_name(identity.profile.as_deref().unwrap_or("default"))
+                        .build(),
+                ),
+                SourceKind::WebIdentity => loader.credentials_provider(
+                    aws_config::web_identity_token::WebIdentityTokenCredentialsProvider::builder()
+                        .configure(&provider_config)
+                        .build(),
+                ),
+                SourceKind::Container => loader.credentials_provider(
+                    aws_config::ecs::EcsCredentialsProvider::builder()
+                        .configure(&provider_config)
+                        .build(),
+                ),
+                SourceKind::InstanceMetadata => {
+                    let imds = aws_config::imds::Client::builder()
+                        .configure(&provider_config)
+                        .connect_timeout(Duration::from_secs(1))
+                        .read_timeout(Duration::from_secs(1))
+                        .max_attempts(2)
+                        .build();
+                    loader.credentials_provider(
+                        aws_config::imds::credentials::ImdsCredentialsProvider::builder()
+                            .configure(&provider_config)
+                            .imds_client(imds)
+                            .build(),
+                    )
+                }
+                SourceKind::None => return Err(FetchError::NoCredentials(no_credentials_hint())),
+            };
+        }
+        let config = loader.load().await;
+        let mut credentials = match &identity.mfa {
+            Some(mfa) => {
+                let provider_config = provider_config(region.clone(), http.clone());
+                super::mfa::credentials(
+                    &config,
+                    &provider_config,
+                    mfa,
+                    false,
+                    self.cache_dir.as_deref(),
+                )
+                .await?
+                .0
+            }
+            None => {
+                let provider = config
+                    .credentials_provider()
+                    .ok_or_else(|| FetchError::NoCredentials(no_credentials_hint()))?;
+                provider
+                    .provide_credentials()
+                    .await
+                    .map_err(|e| credentials_error(e, identity))?
+            }
+        };
+        if let Some(role) = &identity.assume_role {
+            credentials = sts::assume_role(
+                &config,
+                credentials,
+                role,
+                Some("ecr-login"),
+                None,
+                None,
+                None,
+            )
+            .await?;
+        }
+        crate::debug!("credentials resolved from {}", identity.label);
+
+        let (account, api_region) = match registry {
+            Registry::Private(p) => (p.account.clone(), p.region.clone()),
+            Registry::Public { .. } => ("public".to_string(), "us-east-1".to_string()),
+        };
+        let api_error = |code: Option<&str>, message: Option<&str>, full: String| {
+            let detail = message.map(str::to_string).unwrap_or(full);
+            match code.unwrap_or_default() {
+                "AccessDeniedException" | "AccessDenied" => FetchError::AccessDenied {
+                    account: account.clone(),
+                    region: api_region.clone(),
+                    detail,
+                    hint: "",
+                },
+                "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "ExpiredTokenException"
+                | "InvalidClientTokenId"
+                | "SignatureDoesNotMatch" => FetchError::AccessDenied {
+                    account: account.clone(),
+                    region: api_region.clone(),
+                    detail,
+                    hint: "; the credentials themselves were rejected: check or refresh them",
+                },
+                "ThrottlingException"
+                | "ServerException"
+                | "ServiceUnavailableException"
+                | "InternalFailure" => FetchError::Unavailable {
+                    region: api_region.clone(),
+                    detail,
+                },
+                _ => FetchError::Other(detail),
+            }
+        };
+
+        match registry {
+            Registry::Private(p) => {
+                let ecr_config = aws_sdk_ecr::config::Builder::from(&config)
+                    .credentials_provider(credentials)
+                    .build();
+                let client = aws_sdk_ecr::Client::from_conf(ecr_config);
+                crate::info!(
+                    "calling ecr:GetAuthorizationToken for account {} in {}",
+                    p.account,
+                    p.region
+                );
+                // registryIds is deprecated upstream (a token works for every
+                // registry the principal can reach) but still scopes the answer
+                // to one entry; the Go helper sends it too.
+                #[allow(deprecated)]
+                let request = client
+                    .get_authorization_token()
+                    .registry_ids(p.account.clone());
+                let out = request
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(e, &api_region, &api_error))?;
+                let data = out
+                    .authorization_data()
+                    .first()
+                    .ok_or_else(|| FetchError::Empty(p.host.clone()))?;
+                let token = data
+                    .authorization_token()
+                    .ok_or_else(|| FetchError::Empty(p.host.clone()))?;
+                Login::decode(token, expiry(data.expires_at())).map_err(FetchError::MalformedToken)
+            }
+            Registry::Public { host } => {
+                let public_config = aws_sdk_ecrpublic::config::Builder::from(&config)
+                    .credentials_provider(credentials)
+                    .build();
+                let client = aws_sdk_ecrpublic::Client::from_conf(public_config);
+                crate::info!("calling ecr-public:GetAuthorizationToken in us-east-1");
+                let out = client
+                    .get_authorization_token()
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(e, &api_region, &api_error))?;
+                let data = out
+                    .authorization_data()
+                    .ok_or_else(|| FetchError::Empty(host.clone()))?;
+                let token = data
+                    .authorization_token()
+                    .ok_or_else(|| FetchError::Empty(host.clone()))?;
+                Login::decode(token, expiry(data.expires_at())).map_err(FetchError::MalformedToken)
+            }
+        }
+    }
+}
+
+impl TokenSource for SdkTokenSource {
+    fn fetch(
+        &self,
+        registry: &Registry,
+        identity: &Identity,
+        deadline: Duration,
+    ) -> Result<Login, FetchError> {
+        if identity.source == SourceKind::None {
+            return Err(FetchError::NoCredentials(no_credentials_hint()));
+        }
+        run_within(deadline, self.fetch_async(registry, identity))
+    }
+
+    fn assume_role_with_web_identity(
+        &self,
+        pod: &WebIdentity,
+        deadline: Duration,
+    ) -> Result<SessionCredentials, FetchError> {
+        run_within(deadline, async {
+            sts::assume_role_with_web_identity(pod, self.http_client()?).await
+        })
+    }
+}
+
+fn no_credentials_hint() -> String {
+    if cfg!(target_os = "linux") {
+        "; the EC2 instance metadata service is only consulted on EC2 (AWS_ECR_IMDS=on forces it)"
+            .into()
+    } else {
+        String::new()
+    }
+}
+
+/// Whether to ask the SDK for the FIPS and the dual-stack API endpoint: as the
+/// registry hostname says, unless an endpoint override is in force.
+fn endpoint_variant(registry: &Registry, overridden: bool) -> (bool, bool) {
+    match registry {
+        Registry::Private(p) if !overridden => (p.fips, p.dual_stack),
+        _ => (false, false),
+    }
+}
+
+/// ECR's expiry, or 12 hours from now when it gave none (its documented lifetime).
+fn expiry(at: Option<&aws_smithy_types::DateTime>) -> SystemTime {
+    at.and_then(|t| SystemTime::try_from(*t).ok())
+        .unwrap_or_else(|| SystemTime::now() + Duration::from_secs(12 * 3600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_hostnames_select_the_matching_api_endpoint() {
+        use aws_sdk_ecr::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+        let cases = [
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                "https://api.ecr.us-east-1.amazonaws.com",
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com",
+                "https://api.ecr-fips.us-east-1.amazonaws.com",
+            ),
+            (
+                "123456789012.dkr-ecr.us-east-1.on.aws",
+                "https://ecr.us-east-1.api.aws",
+            ),
+            (
+                "123456789012.dkr-ecr-fips.us-east-1.on.aws",
+                "https://ecr-fips.us-east-1.api.aws",
+            ),
+            (
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+                "https://api.ecr.cn-north-1.amazonaws.com.cn",
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
+                "https://api.ecr-fips.us-gov-west-1.amazonaws.com",
+            ),
+        ];
+        for (host, want) in cases {
+            let registry = Registry::parse(host).unwrap();
+            let (fips, dual) = endpoint_variant(&registry, false);
+            let params = Params::builder()
+                .region(registry.api_region())
+                .use_fips(fips)
+                .use_dual_stack(dual)
+                .build()
+                .unwrap();
+            let endpoint = block_on_ready(DefaultResolver::new().resolve_endpoint(&params))
+                .unwrap()
+                .unwrap();
+            assert_eq!(endpoint.url(), want, "{host}");
+            assert_eq!(
+                SdkTokenSource::default().api_endpoint(&registry),
+                want,
+                "{host}"
+            );
+            assert_eq!(endpoint_variant(&registry, true), (false, false));
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! `cache show` and `cache clear`.
+
+use std::io::Write;
+
+use crate::cache::Cache;
+use crate::error::{Error, Result};
+use crate::identity::Identity;
+use crate::settings::Settings;
+use crate::time::human;
+
+fn enabled(settings: &Settings) -> Result<Cache> {
+    Cache::from_settings(settings).ok_or(Error::CacheDisabled)
+}
+
+/// `cache show`: every entry, whose identity, and how long it is valid.
+pub fn show(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
+    let cache = enabled(settings)?;
+    let current = Identity::resolve(settings).ok();
+    let now = std::time::SystemTime::now();
+    let mut text = format!("cache directory: {}\n", cache.dir().display());
+    if let Some(id) = &current {
+        text.push_str(&format!(
+            "current identity: {} ({})\n",
+            id.short(),
+            id.label
+        ));
+    }
+    let entries = cache.all_entries();
+    if entries.is_empty() {
+        text.push_str("no cached tokens\n");
+    }
+    for e in entries {
+        let state = if e.remaining(now).is_zero() {
+            "expired".to_string()
+        } else if e.is_fresh(now) {
+            format!("valid, {} left", human(e.remaining(now)))
+        } else {
+            format!(
+                "valid, {} left (refreshes on next use)",
+                human(e.remaining(now))
+            )
+        };
+        let mine = current
+            .as_ref()
+            .is_some_and(|id| id.fingerprint == e.identity);
+        text.push_str(&format!(
+            "{}{}  identity {} ({})  {state}\n",
+            if mine { "* " } else { "  " },
+            e.registry,
+            &e.identity[..16.min(e.identity.len())],
+            e.identity_label
+        ));
+    }
+    super::write_out(stdout, &text)
+}
+
+/// `cache clear`: removes every cached token.
+pub fn clear(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
+    let cache = enabled(settings)?;
+    let n = cache.clear()?;
+    super::write_out(
+        stdout,
+        &format!(
+            "removed {n} cached token(s) from {}\n",
+            cache.dir().display()
+        ),
+    )
+}

@@ -1,0 +1,88 @@
+//! The kubelet front end: one `CredentialProviderRequest` on stdin, one
+//! response on stdout; a failure is one line on stderr and nothing on stdout.
+//! The protocol itself is [`crate::kubelet`].
+
+use std::io::{Read, Write};
+use std::time::{Instant, SystemTime};
+
+use super::ExitCode;
+use crate::aws::{SdkTokenSource, TokenSource, WebIdentity};
+use crate::env;
+use crate::error::{Error, Result};
+use crate::helper::Helper;
+use crate::kubelet::{self, KubeletError, PullAs};
+use crate::settings::Settings;
+
+/// Answers one request.
+pub fn run(settings: &Settings, stdin: impl Read, stdout: &mut dyn Write) -> ExitCode {
+    match answer(settings, stdin).and_then(|text| super::write_out(stdout, &text)) {
+        Ok(()) => ExitCode::Success,
+        Err(e) => {
+            crate::error!("{e}");
+            ExitCode::Failure
+        }
+    }
+}
+
+fn answer(settings: &Settings, stdin: impl Read) -> Result<String> {
+    let mut bytes = Vec::new();
+    stdin
+        .take(kubelet::MAX_REQUEST + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Io(format!("cannot read the kubelet request from stdin: {e}")))?;
+    if bytes.len() as u64 > kubelet::MAX_REQUEST {
+        return Err(KubeletError::Request(format!(
+            "larger than {} KiB",
+            kubelet::MAX_REQUEST / 1024
+        ))
+        .into());
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| KubeletError::Request("stdin is not valid UTF-8".into()))?;
+    let request = kubelet::parse_request(&text)?;
+    let helper = Helper::from_settings(SdkTokenSource::new(settings), settings);
+    let env_role = settings.var(env::ECR_ROLE_ARN);
+    let login = match kubelet::pull_as(&request, env_role)? {
+        PullAs::Role { role_arn, token } => {
+            // STS first, for every request: only a token that STS accepts for
+            // this role may see the role's (cached) ECR token.
+            let started = Instant::now();
+            let deadline = helper.timeout();
+            let pod = WebIdentity {
+                role_arn: role_arn.clone(),
+                token,
+                session_name: settings
+                    .lookup(env::AWS_ROLE_SESSION_NAME)
+                    .unwrap_or_else(|| kubelet::DEFAULT_SESSION_NAME.to_string()),
+                region: request.registry.api_region().to_string(),
+            };
+            let session = helper
+                .source()
+                .assume_role_with_web_identity(&pod, deadline)?;
+            let identity = kubelet::role_identity(&role_arn, &|name| settings.lookup(name))?
+                .with_session(session);
+            crate::debug!(
+                "registry {} as {} ({})",
+                request.registry.host(),
+                identity.label,
+                identity.short()
+            );
+            helper.login_within(
+                &request.registry,
+                &identity,
+                deadline.saturating_sub(started.elapsed()),
+            )?
+        }
+        PullAs::Ambient => {
+            if request.service_account_token.is_none() && env_role.is_some() {
+                crate::info!(
+                    "no service-account token in the request: pulling with the node's credentials, not {}",
+                    env::ECR_ROLE_ARN
+                );
+            }
+            let resolved = crate::resolve::resolve_registry(request.registry.clone(), settings)?;
+            helper.login(&resolved.registry, &resolved.identity)?
+        }
+    };
+    Ok(kubelet::response(&request, &login, SystemTime::now()).to_json()?)
+}

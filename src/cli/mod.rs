@@ -1,0 +1,140 @@
+//! The command line: argv → [`args::Command`] → one front end → exit code.
+//! Stdout carries only what the caller parses; diagnostics go through
+//! [`crate::log`].
+//!
+//! The front ends, each a thin caller of [`crate::resolve`] (who logs in
+//! where) and [`crate::helper`] (cache, then token source):
+//!
+//! - [`docker`]: the Docker credential-helper protocol (`get`, `store`,
+//!   `erase`, `list`);
+//! - [`kubelet`]: the kubelet image credential provider;
+//! - [`tokens`]: `get-login-password`, `authorization-token`;
+//! - [`doctor`]: explains one registry;
+//! - [`cache_cmd`]: `cache show`, `cache clear`;
+//! - [`login`]: `login --profile P` (MFA);
+//! - `configure`: [`crate::configure`].
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+
+use crate::error::{Error, Result};
+use crate::settings::Settings;
+
+pub mod args;
+mod cache_cmd;
+mod docker;
+pub mod doctor;
+mod kubelet;
+mod login;
+mod tokens;
+
+use args::Command;
+
+/// Process exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Success.
+    Success = 0,
+    /// Failure (the protocol's only failure code).
+    Failure = 1,
+}
+
+/// The binary's name, as Docker looks for it.
+pub const BIN: &str = "docker-credential-ecr-login";
+
+/// `name (package) version`, as docker-credential-helpers prints it.
+pub fn version_line() -> String {
+    format!("{BIN} (ecr-login) {}", env!("CARGO_PKG_VERSION"))
+}
+
+fn usage() -> String {
+    format!(
+        "Usage: {BIN} <command>
+
+Docker credential-helper protocol (registry on stdin):
+  get            print {{\"ServerURL\",\"Username\",\"Secret\"}} for an ECR registry
+  store, erase   not supported (no-ops with AWS_ECR_IGNORE_CREDS_STORAGE=true)
+  list           registries with a cached, unexpired token
+
+Other commands:
+  cache show     cached registries, identities and expiry (no secrets)
+  cache clear    remove every cached token
+  login --profile P [--force]
+                 prompt for the MFA code of profile P now and keep the session
+  doctor HOST    explain how HOST is handled and try to get a token (no secrets shown)
+  get-login-password HOST
+                 print HOST's password (docker login -u AWS --password-stdin HOST)
+  authorization-token HOST
+                 print HOST's base64 AWS:password token (Authorization: Basic)
+  kubelet        kubelet image credential provider (CredentialProviderRequest on stdin)
+  configure [--registry HOST]... [--store] [--podman] [--dry-run]
+                 add this helper to the Docker (or Podman) config file
+  version        print the version (also -v, --version)
+  help           this text (also -h, --help)
+
+Environment: AWS_ECR_CACHE_DIR, AWS_ECR_DISABLE_CACHE, AWS_ECR_IGNORE_CREDS_STORAGE,
+AWS_ECR_LOG, AWS_ECR_LOG_FILE, AWS_ECR_TIMEOUT, AWS_ECR_LOCK_TIMEOUT and the standard
+AWS variables (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_ECR, ...). See the README.
+"
+    )
+}
+
+/// Runs the command in `args` (without the program name) with `settings`.
+pub fn run(
+    args: Vec<OsString>,
+    settings: &Settings,
+    stdin: impl Read,
+    stdout: &mut dyn Write,
+) -> ExitCode {
+    crate::log::init(settings);
+    for problem in &settings.problems {
+        crate::warn!("{problem}");
+    }
+    let command = match args::parse(args) {
+        Ok(command) => command,
+        Err(e) => return fail(e),
+    };
+    let result = match command {
+        Command::Protocol(action) => return docker::run(action, settings, stdin, stdout),
+        Command::Kubelet => return kubelet::run(settings, stdin, stdout),
+        Command::Version => write_out(stdout, &format!("{}\n", version_line())),
+        Command::Help => write_out(stdout, &usage()),
+        Command::CacheShow => cache_cmd::show(settings, stdout),
+        Command::CacheClear => cache_cmd::clear(settings, stdout),
+        Command::Login { profile, force } => login::run(&profile, force, settings, stdout),
+        Command::Doctor(host) => match doctor::run(&host, settings, stdout) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::Failure,
+            Err(e) => Err(e),
+        },
+        Command::Token { host, basic_auth } => tokens::print(&host, basic_auth, settings, stdout),
+        Command::Configure(opts) => {
+            crate::configure::run(&opts, settings, stdout).map_err(Error::from)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::Success,
+        Err(e) => fail(e),
+    }
+}
+
+/// Reports `e` on stderr: a usage error with the usage text, anything else
+/// as one line.
+fn fail(e: Error) -> ExitCode {
+    match e {
+        Error::Usage(msg) => {
+            let text = format!("{BIN}: {}\n\n{}", crate::redact::scrub(&msg), usage());
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        }
+        e => crate::error!("{e}"),
+    }
+    ExitCode::Failure
+}
+
+/// Writes `text` to stdout and flushes it.
+fn write_out(stdout: &mut dyn Write, text: &str) -> Result<()> {
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Error::Io(format!("cannot write to stdout: {e}")))
+}

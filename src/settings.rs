@@ -1,0 +1,171 @@
+//! Everything the environment says, read once at start-up.
+//!
+//! `main` builds one [`Settings`] from the process environment
+//! ([`Settings::from_env`], the only place that reads it) and every command
+//! takes what it needs from there: nothing below reads or changes the
+//! environment. (The AWS SDK still reads the standard `AWS_*` variables
+//! itself; what this helper decides, such as the profile a registry maps to,
+//! it passes to the SDK explicitly.) The names are in [`crate::env`].
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::env::*;
+
+/// Default total deadline of one command's AWS work.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default wait for another process's refresh.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Variables outside the `AWS_` family that the helper reads.
+const OTHER_VARS: &[&str] = &[DOCKER_CONFIG, REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR];
+
+/// What the environment says, read once.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Non-empty values of the `AWS_*` variables and [`OTHER_VARS`].
+    vars: BTreeMap<String, String>,
+    home: Option<PathBuf>,
+    path: Option<OsString>,
+    /// Total deadline of one command's AWS work ([`TIMEOUT`]).
+    pub timeout: Duration,
+    /// How long to wait for another process's refresh ([`LOCK_TIMEOUT`]).
+    pub lock_timeout: Duration,
+    /// Values that could not be used, for a warning each.
+    pub problems: Vec<String>,
+}
+
+impl Settings {
+    /// Reads the process environment: the only place that does.
+    pub fn from_env() -> Settings {
+        let vars = std::env::vars_os().filter_map(|(k, v)| {
+            let k = k.into_string().ok()?;
+            (k.starts_with("AWS_") || OTHER_VARS.contains(&k.as_str()))
+                .then(|| Some((k, v.into_string().ok()?)))?
+        });
+        let mut s = Settings::from_vars(vars, dirs::home_dir());
+        s.path = std::env::var_os("PATH");
+        s
+    }
+
+    /// Settings from the given variables and home directory.
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+        home: Option<PathBuf>,
+    ) -> Settings {
+        let mut s = Settings {
+            vars: vars.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+            home,
+            ..Settings::default()
+        };
+        s.timeout = s.seconds(TIMEOUT, DEFAULT_TIMEOUT);
+        s.lock_timeout = s.seconds(LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT);
+        s
+    }
+
+    /// The value of `name`, or `None` when it is unset or empty.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// [`Settings::var`] as an owned value, the shape the identity rules take.
+    pub fn lookup(&self, name: &str) -> Option<String> {
+        self.var(name).map(str::to_string)
+    }
+
+    /// Whether `name` is set to a true value (`true`, `1`, `yes`, `on`, any case).
+    pub fn flag(&self, name: &str) -> bool {
+        self.var(name).is_some_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "true" | "1" | "yes" | "on"
+            )
+        })
+    }
+
+    /// The user's home directory.
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+
+    /// `PATH`, as the process got it.
+    pub fn path_var(&self) -> Option<&OsString> {
+        self.path.as_ref()
+    }
+
+    /// The token cache directory ([`CACHE_DIR`], else `~/.ecr`), or `None`
+    /// when [`DISABLE_CACHE`] is set or there is no home directory.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        if self.flag(DISABLE_CACHE) {
+            return None;
+        }
+        self.var(CACHE_DIR)
+            .map(PathBuf::from)
+            .or_else(|| self.home().map(|h| h.join(".ecr")))
+    }
+
+    /// The registry map file: [`CONFIG`], else `~/.ecr/config.toml`.
+    pub fn map_file(&self) -> Option<PathBuf> {
+        self.var(CONFIG)
+            .map(PathBuf::from)
+            .or_else(|| self.home().map(|h| h.join(".ecr").join("config.toml")))
+    }
+
+    /// Whether credentials are named explicitly in the environment
+    /// (`AWS_PROFILE` or `AWS_ACCESS_KEY_ID`): they win over the registry map.
+    pub fn explicit_credentials(&self) -> bool {
+        self.var(AWS_PROFILE).is_some() || self.var(AWS_ACCESS_KEY_ID).is_some()
+    }
+
+    /// A positive number of seconds from `name`, at most an hour, else `default`
+    /// (a bad value is recorded in [`Settings::problems`]).
+    fn seconds(&mut self, name: &str, default: Duration) -> Duration {
+        match self.var(name) {
+            None => default,
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(s) if s > 0.0 && s.is_finite() => Duration::from_secs_f64(s.min(3600.0)),
+                _ => {
+                    let problem = format!(
+                        "{name}={v:?} is not a positive number of seconds; using {}",
+                        default.as_secs()
+                    );
+                    self.problems.push(problem);
+                    default
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Settings {
+        Settings::from_vars(
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+            Some(PathBuf::from("/home/u")),
+        )
+    }
+
+    #[test]
+    fn values_flags_and_defaults() {
+        let s = settings(&[(TIMEOUT, "2.5"), (DISABLE_CACHE, ""), (LOG, "debug")]);
+        assert_eq!(s.timeout, Duration::from_millis(2500));
+        assert_eq!(s.lock_timeout, DEFAULT_LOCK_TIMEOUT);
+        assert_eq!(s.var(DISABLE_CACHE), None, "empty is unset");
+        assert_eq!(s.cache_dir(), Some(PathBuf::from("/home/u/.ecr")));
+        assert_eq!(
+            s.map_file(),
+            Some(PathBuf::from("/home/u/.ecr/config.toml"))
+        );
+        assert!(s.problems.is_empty());
+        let s = settings(&[(DISABLE_CACHE, "Yes"), (LOCK_TIMEOUT, "-1")]);
+        assert_eq!(s.cache_dir(), None);
+        assert_eq!(s.lock_timeout, DEFAULT_LOCK_TIMEOUT);
+        assert_eq!(s.problems.len(), 1, "{:?}", s.problems);
+        assert!(s.problems[0].contains(LOCK_TIMEOUT));
+    }
+}
