@@ -42,7 +42,7 @@ Docker credential-helper protocol (registry on stdin):
 
 Other commands:
   cache show     cached registries, identities and expiry (no secrets)
-  cache clear    remove every cached token
+  cache clear    remove every cached token and kept MFA session
   login --profile P [--force]
                  prompt for the MFA code of profile P now and keep the session
   doctor HOST    explain how HOST is handled and try to get a token (no secrets shown)
@@ -111,7 +111,11 @@ pub fn run(args: &[String], stdin: impl Read, stdout: &mut dyn Write) -> ExitCod
     match result {
         Ok(()) => ExitCode::Success,
         Err(Error::Usage(msg)) => {
-            eprint!("{BIN}: {}\n\n{}", crate::redact::scrub(&msg), usage());
+            crate::log::stderr(&format!(
+                "{BIN}: {}\n\n{}",
+                crate::redact::scrub(&msg),
+                usage()
+            ));
             ExitCode::Failure
         }
         Err(e) => {
@@ -236,12 +240,14 @@ fn cache_show(stdout: &mut dyn Write) -> Result<()> {
         let mine = current
             .as_ref()
             .is_some_and(|id| id.fingerprint == e.identity);
+        // The registry and the identity come from the (validated) file and
+        // directory names; the label from the content, escaped.
         text.push_str(&format!(
             "{}{}  identity {} ({})  {state}\n",
             if mine { "* " } else { "  " },
             e.registry,
             &e.identity[..16.min(e.identity.len())],
-            e.identity_label
+            printable(&e.identity_label)
         ));
     }
     write_out(stdout, &text)
@@ -249,11 +255,13 @@ fn cache_show(stdout: &mut dyn Write) -> Result<()> {
 
 fn cache_clear(stdout: &mut dyn Write) -> Result<()> {
     let cache = cache_or_err()?;
-    let n = cache.clear()?;
+    let cleared = cache.clear()?;
     write_out(
         stdout,
         &format!(
-            "removed {n} cached token(s) from {}\n",
+            "removed {} cached token(s) and {} MFA session(s) from {}\n",
+            cleared.tokens,
+            cleared.mfa_sessions,
             cache.dir().display()
         ),
     )
@@ -355,6 +363,22 @@ fn mfa_login(profile: &str, force: bool, stdout: &mut dyn Write) -> Result<()> {
             human(left)
         ),
     )
+}
+
+/// `text` with control and bidirectional-formatting characters escaped
+/// (`\u{1b}`), so that a cache file cannot drive the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let hostile = c.is_control()
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if hostile {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// `"abc…"`: an argument quoted for a message, escaped and cut to 64 characters.

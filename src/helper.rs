@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::cache::{secs, Cache, CacheEntry, CacheError, CacheLock, FORMAT_VERSION};
+use crate::cache::{secs, Cache, CacheEntry, CacheError, CacheLock, FORMAT_VERSION, MAX_LIFETIME};
 use crate::ecr::{AuthToken, TokenSource};
 use crate::env;
 use crate::error::Result;
@@ -141,6 +141,11 @@ impl<S: TokenSource> Helper<S> {
                 crate::warn!("{e}; fetching without waiting any longer");
                 None
             }
+            Err(e @ CacheError::Untrusted(_)) => {
+                // Already reported, once.
+                crate::debug!("{e}; continuing without the cache");
+                None
+            }
             Err(e) => {
                 crate::warn!("{e}; continuing without the cache");
                 None
@@ -202,7 +207,9 @@ impl<S: TokenSource> Helper<S> {
             username: token.username.clone(),
             password: token.password.clone(),
             requested_at: secs(now),
-            expires_at: secs(token.expires_at),
+            // A clock behind AWS's makes the token look longer-lived than
+            // it is; never record more than ECR's 12 hours.
+            expires_at: secs(token.expires_at).min(secs(now + MAX_LIFETIME)),
         };
         if let Err(e) = cache.put(lock, &entry) {
             crate::warn!("{e}; the token was not cached");

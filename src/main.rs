@@ -1,6 +1,10 @@
 //! `docker-credential-ecr-login`: argv → library → exit code.
 
 fn main() {
+    // Before any file is opened: a closed stdout or stderr must not lend its
+    // number to a cache file.
+    #[cfg(unix)]
+    ecr_login::safe_fs::ensure_std_fds();
     // args_os: an argument that is not UTF-8 must be a usage error, not a panic.
     let args: Vec<String> = std::env::args_os()
         .skip(1)
