@@ -62,7 +62,7 @@ impl std::fmt::Display for Untrusted {
         match &self.why {
             Why::Symlink => write!(
                 f,
-                "{p} is a symbolic link, which the cache never creates; ignoring it. Fix: rm {p}"
+                "{p} is a symbolic link, which another user may have planted; not following it. Fix: rm {p}"
             ),
             Why::NotRegular(kind) => write!(
                 f,
@@ -202,16 +202,7 @@ pub fn check_dir(path: &Path) -> io::Result<()> {
 #[cfg(unix)]
 pub fn check_root(path: &Path) -> io::Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let link = std::fs::symlink_metadata(path)?;
-    if link.file_type().is_symlink() && link.uid() != euid() && link.uid() != 0 {
-        return Err(Untrusted::new(
-            path,
-            Why::Owner {
-                owner: link.uid(),
-                me: euid(),
-            },
-        ));
-    }
+    // The parent first: a root that does not exist yet must not be made there.
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(parent) = parent {
         if let Ok(m) = std::fs::metadata(parent) {
@@ -225,6 +216,16 @@ pub fn check_root(path: &Path) -> io::Result<()> {
                 ));
             }
         }
+    }
+    let link = std::fs::symlink_metadata(path)?;
+    if link.file_type().is_symlink() && link.uid() != euid() && link.uid() != 0 {
+        return Err(Untrusted::new(
+            path,
+            Why::Owner {
+                owner: link.uid(),
+                me: euid(),
+            },
+        ));
     }
     check_meta(path, &std::fs::metadata(path)?, true)
 }
@@ -252,9 +253,15 @@ fn open_checked(path: &Path, opts: &mut OpenOptions, trusted: bool) -> io::Resul
     opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     let file = match opts.open(path) {
         Ok(f) => f,
-        // ELOOP (EMLINK on the BSDs): the last component is a symbolic link.
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) || e.raw_os_error() == Some(libc::EMLINK) => {
-            return Err(Untrusted::new(path, Why::Symlink))
+        // ELOOP (EMLINK on the BSDs), or EACCES where the kernel protects
+        // links in sticky directories: say that it is a link.
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+            return Err(if link {
+                Untrusted::new(path, Why::Symlink)
+            } else {
+                e
+            });
         }
         Err(e) => return Err(e),
     };
