@@ -82,7 +82,10 @@ fn logger() -> &'static Logger {
             }
         });
         for p in problems {
-            stderr(&format!("ecr-login: warning: {}\n", crate::redact::scrub(&p)));
+            stderr(&format!(
+                "ecr-login: warning: {}\n",
+                crate::redact::scrub(&p)
+            ));
         }
         Logger { level, file }
     })

@@ -94,7 +94,7 @@ impl std::fmt::Display for Untrusted {
 impl std::error::Error for Untrusted {}
 
 impl Untrusted {
-    fn new(path: &Path, why: Why) -> io::Error {
+    fn error(path: &Path, why: Why) -> io::Error {
         io::Error::new(
             io::ErrorKind::PermissionDenied,
             Untrusted {
@@ -107,7 +107,8 @@ impl Untrusted {
 
 /// The [`Untrusted`] inside `e`, if that is why it failed.
 pub fn untrusted(e: &io::Error) -> Option<&Untrusted> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<Untrusted>())
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<Untrusted>())
 }
 
 /// Warns about `u` on stderr, once per path and process.
@@ -139,7 +140,7 @@ fn check_meta(path: &Path, meta: &std::fs::Metadata, dir: bool) -> io::Result<()
     use std::os::unix::fs::MetadataExt;
     let kind = meta.file_type();
     if kind.is_symlink() {
-        return Err(Untrusted::new(path, Why::Symlink));
+        return Err(Untrusted::error(path, Why::Symlink));
     }
     if dir && !kind.is_dir() {
         return Err(io::Error::new(
@@ -148,11 +149,11 @@ fn check_meta(path: &Path, meta: &std::fs::Metadata, dir: bool) -> io::Result<()
         ));
     }
     if !dir && !kind.is_file() {
-        return Err(Untrusted::new(path, Why::NotRegular(kind_name(meta))));
+        return Err(Untrusted::error(path, Why::NotRegular(kind_name(meta))));
     }
     let me = euid();
     if meta.uid() != me {
-        return Err(Untrusted::new(
+        return Err(Untrusted::error(
             path,
             Why::Owner {
                 owner: meta.uid(),
@@ -161,7 +162,7 @@ fn check_meta(path: &Path, meta: &std::fs::Metadata, dir: bool) -> io::Result<()
         ));
     }
     if meta.mode() & 0o022 != 0 {
-        return Err(Untrusted::new(
+        return Err(Untrusted::error(
             path,
             Why::Writable {
                 mode: meta.mode() & 0o7777,
@@ -207,7 +208,7 @@ pub fn check_root(path: &Path) -> io::Result<()> {
     if let Some(parent) = parent {
         if let Ok(m) = std::fs::metadata(parent) {
             if m.mode() & 0o002 != 0 && m.mode() & 0o1000 == 0 {
-                return Err(Untrusted::new(
+                return Err(Untrusted::error(
                     path,
                     Why::ParentReplaceable {
                         parent: parent.to_path_buf(),
@@ -219,7 +220,7 @@ pub fn check_root(path: &Path) -> io::Result<()> {
     }
     let link = std::fs::symlink_metadata(path)?;
     if link.file_type().is_symlink() && link.uid() != euid() && link.uid() != 0 {
-        return Err(Untrusted::new(
+        return Err(Untrusted::error(
             path,
             Why::Owner {
                 owner: link.uid(),
@@ -258,7 +259,7 @@ fn open_checked(path: &Path, opts: &mut OpenOptions, trusted: bool) -> io::Resul
         Err(e) if e.kind() != io::ErrorKind::NotFound => {
             let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
             return Err(if link {
-                Untrusted::new(path, Why::Symlink)
+                Untrusted::error(path, Why::Symlink)
             } else {
                 e
             });
@@ -269,9 +270,9 @@ fn open_checked(path: &Path, opts: &mut OpenOptions, trusted: bool) -> io::Resul
     if trusted {
         check_meta(path, &meta, false)?;
     } else if !meta.file_type().is_file() {
-        return Err(Untrusted::new(path, Why::NotRegular(kind_name(&meta))));
+        return Err(Untrusted::error(path, Why::NotRegular(kind_name(&meta))));
     } else if meta.uid() != euid() {
-        return Err(Untrusted::new(
+        return Err(Untrusted::error(
             path,
             Why::Owner {
                 owner: meta.uid(),
@@ -343,7 +344,7 @@ mod portable {
     pub fn check_dir(path: &Path) -> io::Result<()> {
         let m = std::fs::symlink_metadata(path)?;
         if m.file_type().is_symlink() {
-            return Err(Untrusted::new(path, Why::Symlink));
+            return Err(Untrusted::error(path, Why::Symlink));
         }
         if !m.is_dir() {
             return Err(io::Error::new(
@@ -458,7 +459,10 @@ mod tests {
         assert!(open_read(&target).is_ok());
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o666)).unwrap();
         assert_eq!(why(open_read(&target)), Why::Writable { mode: 0o666 });
-        assert!(open_append(&target).is_ok(), "a log file's mode is its owner's");
+        assert!(
+            open_append(&target).is_ok(),
+            "a log file's mode is its owner's"
+        );
     }
 
     #[test]
@@ -490,6 +494,9 @@ mod tests {
         std::os::unix::fs::symlink(&outside, d.path().join("entry.json")).unwrap();
         write_atomic(d.path(), "entry.json", b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep");
-        assert_eq!(std::fs::read_to_string(d.path().join("entry.json")).unwrap(), "new");
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("entry.json")).unwrap(),
+            "new"
+        );
     }
 }

@@ -234,7 +234,11 @@ impl World {
         self.sh(
             uid,
             "umask 0 && mkdir -p \"$1\" && printf '%s' \"$3\" > \"$2\"",
-            &[&dir.display().to_string(), &entry.display().to_string(), &body],
+            &[
+                &dir.display().to_string(),
+                &entry.display().to_string(),
+                &body,
+            ],
         );
         entry
     }
@@ -271,7 +275,10 @@ fn assert_warned_once(run: &Run, path: &Path, why: &str, case: &str) {
         .filter(|l| l.contains("warning") && l.contains(&format!("{p} ")))
         .collect();
     assert_eq!(lines.len(), 1, "{case}: one warning about {p}: {run:#?}");
-    assert!(lines[0].contains(why), "{case}: should say {why:?}: {run:#?}");
+    assert!(
+        lines[0].contains(why),
+        "{case}: should say {why:?}: {run:#?}"
+    );
 }
 
 /// Runs `cmd` to completion, killing it (and failing) past [`LIMIT`].
@@ -330,7 +337,12 @@ fn own_cache(w: &World, who: Who) -> (PathBuf, PathBuf) {
     let run = w.get(who, &root);
     assert_eq!(run.code, 0, "{run:#?}");
     let v1 = root.join("v1");
-    let dir = std::fs::read_dir(&v1).unwrap().flatten().next().unwrap().path();
+    let dir = std::fs::read_dir(&v1)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
     (root, dir)
 }
 
@@ -378,7 +390,11 @@ fn planted_entry_under_attacker_owned_private_root_is_not_served() {
     let fp = w.fingerprint(Who::Root);
     let root = w.shared.join("cache");
     w.plant_tree(ATTACKER, &root, &fp);
-    w.sh(ATTACKER, "chmod -R go-w \"$1\"", &[&root.display().to_string()]);
+    w.sh(
+        ATTACKER,
+        "chmod -R go-w \"$1\"",
+        &[&root.display().to_string()],
+    );
     let before = w.env.ecr.count();
     let run = w.get(Who::Root, &root);
     w.assert_fresh_token(&run, before, "attacker-owned 0755 root");
@@ -418,7 +434,11 @@ fn attacker_precreated_empty_root_stays_empty() {
         return;
     };
     let root = w.shared.join("ecr-cache");
-    w.sh(ATTACKER, "mkdir -m 755 \"$1\"", &[&root.display().to_string()]);
+    w.sh(
+        ATTACKER,
+        "mkdir -m 755 \"$1\"",
+        &[&root.display().to_string()],
+    );
     for who in [Who::Root, Who::Uid(VICTIM)] {
         let before = w.env.ecr.count();
         let run = w.get(who, &root);
@@ -732,7 +752,11 @@ fn fifo_lock_does_not_hang_get() {
     std::fs::remove_file(dir.join(format!("{REGISTRY}.json"))).unwrap();
     let lock = dir.join(format!("{REGISTRY}.lock"));
     std::fs::remove_file(&lock).unwrap();
-    w.sh(VICTIM, "mkfifo -m 600 \"$1\"", &[&lock.display().to_string()]);
+    w.sh(
+        VICTIM,
+        "mkfifo -m 600 \"$1\"",
+        &[&lock.display().to_string()],
+    );
     let before = w.env.ecr.count();
     let run = w.get(Who::Uid(VICTIM), &root);
     assert!(run.elapsed < DEADLINE, "{run:#?}");
@@ -766,7 +790,11 @@ fn fifo_log_file_does_not_hang_get() {
         return;
     };
     let log = w.shared.join("ecr.log");
-    w.sh(ATTACKER, "mkfifo -m 666 \"$1\"", &[&log.display().to_string()]);
+    w.sh(
+        ATTACKER,
+        "mkfifo -m 666 \"$1\"",
+        &[&log.display().to_string()],
+    );
     let root = w.shared.join("cache");
     let before = w.env.ecr.count();
     let log_s = log.display().to_string();
@@ -790,7 +818,10 @@ fn log_file_symlink_does_not_create_nologin() {
     w.sh(
         ATTACKER,
         "ln -s \"$1\" \"$2\"",
-        &[&w.nologin().display().to_string(), &log.display().to_string()],
+        &[
+            &w.nologin().display().to_string(),
+            &log.display().to_string(),
+        ],
     );
     let root = w.shared.join("cache");
     let log_s = log.display().to_string();
@@ -1121,7 +1152,11 @@ fn list_and_show_trust_file_names_not_content() {
         serde_json::from_str(&World::planted_entry(&fp.1, now() - 60, now() + 3600)).unwrap();
     // Content naming another registry than the file.
     evil["registry"] = "evil.example\u{1b}[2J".into();
-    std::fs::write(dir.join("111122223333.dkr.ecr.us-east-1.amazonaws.com.json"), evil.to_string()).unwrap();
+    std::fs::write(
+        dir.join("111122223333.dkr.ecr.us-east-1.amazonaws.com.json"),
+        evil.to_string(),
+    )
+    .unwrap();
     // A file name that is no registry, with matching content.
     evil["registry"] = "evil.example".into();
     std::fs::write(dir.join("evil.example.json"), evil.to_string()).unwrap();
@@ -1160,7 +1195,11 @@ fn cache_clear_removes_mfa_sessions() {
     let mfa = root.join("mfa");
     std::fs::create_dir(&mfa).unwrap();
     set_mode(&mfa, 0o700);
-    std::fs::write(mfa.join(format!("{}.json", mfa_key())), planted_session(now() + 600)).unwrap();
+    std::fs::write(
+        mfa.join(format!("{}.json", mfa_key())),
+        planted_session(now() + 600),
+    )
+    .unwrap();
     let cache = root.display().to_string();
     let run = w.run(
         Who::Root,
@@ -1169,7 +1208,8 @@ fn cache_clear_removes_mfa_sessions() {
         &[("AWS_ECR_CACHE_DIR", &cache)],
     );
     assert!(
-        run.stdout.starts_with("removed 1 cached token(s) and 1 MFA session(s)"),
+        run.stdout
+            .starts_with("removed 1 cached token(s) and 1 MFA session(s)"),
         "{run:#?}"
     );
     assert!(!mfa.exists() && !root.join("v1").exists());
@@ -1189,17 +1229,26 @@ fn closed_or_broken_stderr_does_not_abort_get() {
         .arg("exec \"$0\" get 2>&-")
         .arg(BIN)
         .env_clear()
-        .envs(env.command(&[]).get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .envs(
+            env.command(&[])
+                .get_envs()
+                .filter_map(|(k, v)| Some((k, v?))),
+        )
         .env("AWS_ECR_LOG", "trace");
     let run = bounded(cmd, format!("{REGISTRY}\n").as_bytes());
     assert_eq!(run.secret(), FakeEcr::password("123456789012", AKID, 1));
     for file in env.cache_files() {
         let text = std::fs::read_to_string(&file).unwrap();
-        assert!(!text.contains("ecr-login:"), "diagnostics in {}", file.display());
+        assert!(
+            !text.contains("ecr-login:"),
+            "diagnostics in {}",
+            file.display()
+        );
     }
     // A broken pipe: the reader is gone before the helper writes.
     let mut cmd = env.command(&["get"]);
-    cmd.env("AWS_ECR_LOG", "trace").env("AWS_ECR_DISABLE_CACHE", "1");
+    cmd.env("AWS_ECR_LOG", "trace")
+        .env("AWS_ECR_DISABLE_CACHE", "1");
     let mut child = cmd.spawn().unwrap();
     drop(child.stderr.take());
     child

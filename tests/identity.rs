@@ -430,13 +430,20 @@ fn a_second_get_waits_for_the_first_prompts_session() {
     }
     drop(lock);
     let (run, _) = wait_bounded(child);
-    assert!(!run.stdout.contains("MFA code for"), "a second prompt: {run:#?}");
+    assert!(
+        !run.stdout.contains("MFA code for"),
+        "a second prompt: {run:#?}"
+    );
     assert!(
         run.stdout
             .contains(&FakeEcr::password("123456789012", "ASIAFIRST", 1)),
         "{run:#?}"
     );
-    assert!(env.ecr.calls().iter().all(|c| !c.target.starts_with("STS.")));
+    assert!(env
+        .ecr
+        .calls()
+        .iter()
+        .all(|c| !c.target.starts_with("STS.")));
 }
 
 /// If the first prompt outlasts the second `get`'s deadline, the second fails
