@@ -161,7 +161,9 @@ fn check_meta(path: &Path, meta: &std::fs::Metadata, dir: bool) -> io::Result<()
             },
         ));
     }
-    if meta.mode() & 0o022 != 0 {
+    let writable =
+        meta.mode() & 0o002 != 0 || (meta.mode() & 0o020 != 0 && !is_private_group(meta.gid()));
+    if writable {
         return Err(Untrusted::error(
             path,
             Why::Writable {
@@ -170,6 +172,16 @@ fn check_meta(path: &Path, meta: &std::fs::Metadata, dir: bool) -> io::Result<()
         ));
     }
     Ok(())
+}
+
+/// Whether `gid` is the user's private group (the user-private-group scheme
+/// of Debian, Ubuntu and Fedora, whose umask 002 makes `mkdir ~/.ecr` 0775):
+/// the same number as the user and the primary group. Group write there is
+/// accepted, as Debian's ssh accepts it.
+#[cfg(unix)]
+fn is_private_group(gid: u32) -> bool {
+    // SAFETY: getegid has no preconditions and cannot fail.
+    gid == euid() && gid == unsafe { libc::getegid() }
 }
 
 #[cfg(unix)]

@@ -521,7 +521,8 @@ fn own_setgid_root_is_used_and_keeps_its_mode() {
     assert_eq!(mode(&root), 0o2750);
 }
 
-/// A group-writable setgid root (2770): not trusted, mode kept.
+/// A setgid root writable by a group shared with the attacker (2770, group
+/// 4242): not trusted, mode kept.
 #[test]
 fn group_writable_setgid_root_is_not_trusted_and_keeps_its_mode() {
     let Some(w) = World::new("group_writable_setgid_root") else {
@@ -529,12 +530,33 @@ fn group_writable_setgid_root_is_not_trusted_and_keeps_its_mode() {
     };
     let root = w.shared.join("group-cache");
     std::fs::create_dir(&root).unwrap();
+    std::os::unix::fs::chown(&root, None, Some(ATTACKER)).unwrap();
     set_mode(&root, 0o2770);
     let before = w.env.ecr.count();
     let run = w.get(Who::Root, &root);
     w.assert_fresh_token(&run, before, "2770 root");
     assert_warned_once(&run, &root, "chmod go-w", "2770 root");
     assert_eq!(mode(&root), 0o2770);
+}
+
+/// A user-private-group set-up (umask 002: `mkdir ~/.ecr` gives 0775, group
+/// = the user's own): group write by that group alone is accepted.
+#[test]
+fn group_writable_root_of_a_private_group_is_trusted() {
+    let Some(w) = World::new("group_writable_root_of_a_private_group") else {
+        return;
+    };
+    let root = w.shared.join("upg-cache");
+    w.sh(
+        VICTIM,
+        "mkdir -m 775 \"$1\"",
+        &[&root.display().to_string()],
+    );
+    let first = w.get(Who::Uid(VICTIM), &root);
+    let second = w.get(Who::Uid(VICTIM), &root);
+    assert_eq!(first.secret(), second.secret());
+    assert!(!second.stderr.contains("warning"), "{second:#?}");
+    assert_eq!(mode(&root), 0o775);
 }
 
 /// The cache root in a world-writable directory without the sticky bit: anyone
