@@ -7,17 +7,27 @@
 //! API call. One file per entry means writers of different registries never
 //! touch the same file, so no update can be lost.
 //!
-//! The directory is 0700 and every file 0600. An unreadable, corrupt or
-//! foreign-version entry reads as absent and is rewritten on the next refresh.
+//! MFA sessions live beside it in `<dir>/mfa/` ([`crate::mfa`]).
+//!
+//! New directories are 0700 and files 0600. The cache trusts only what
+//! another local user cannot have planted: the root and every directory
+//! below it must be ours and not writable by group or others, every file is
+//! opened without following links and must be a regular file of ours (see
+//! [`crate::safe_fs`]). Anything else is reported once and skipped: the
+//! helper fetches a fresh token and does not write there. An unreadable,
+//! corrupt, foreign-version or implausible entry (a lifetime over 12 hours, a
+//! request time in the future) reads as absent and is rewritten on the next
+//! refresh.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::{self, File};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
 use crate::identity::Identity;
+use crate::safe_fs;
 use crate::secret::Secret;
 use crate::time::secs;
 
@@ -29,6 +39,13 @@ pub const MAX_TIMESTAMP: u64 = 253_402_300_799;
 
 /// Entries larger than this are not cache files.
 const MAX_ENTRY_BYTES: u64 = 64 * 1024;
+
+/// ECR tokens live 12 hours; no entry may claim more (plus [`LIFETIME_SLACK`]).
+pub const MAX_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+/// Allowance for clock differences between this machine and AWS.
+const LIFETIME_SLACK: u64 = 15 * 60;
+/// An entry requested more than this far in the future is not served.
+const FUTURE_SLACK: u64 = 5 * 60;
 
 /// A cached registry login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +77,21 @@ impl CacheEntry {
         now < half_life && now < self.expires_at
     }
 
+    /// Why the entry must not be served at `now`, if it must not: it claims a
+    /// longer life than any ECR token has, or it was requested in the future
+    /// (the clock went back, or someone wrote the file by hand).
+    pub fn implausible(&self, now: SystemTime) -> Option<&'static str> {
+        if self.expires_at.saturating_sub(self.requested_at)
+            > MAX_LIFETIME.as_secs() + LIFETIME_SLACK
+        {
+            Some("claims a lifetime over 12 hours, which no ECR token has")
+        } else if self.requested_at > secs(now) + FUTURE_SLACK {
+            Some("was requested in the future")
+        } else {
+            None
+        }
+    }
+
     /// How long the token is still valid (zero when expired).
     pub fn remaining(&self, now: SystemTime) -> Duration {
         Duration::from_secs(self.expires_at.saturating_sub(secs(now)))
@@ -86,6 +118,10 @@ pub enum CacheError {
         /// The cause.
         source: std::io::Error,
     },
+    /// Part of the cache is not trusted (another user's, writable by others,
+    /// a link); already reported once by [`safe_fs::warn_once`].
+    #[error("{0}")]
+    Untrusted(safe_fs::Untrusted),
     /// Another process held the refresh lock for too long.
     #[error("waited {waited:?} for another docker-credential-ecr-login refreshing {path}; raise AWS_ECR_LOCK_TIMEOUT (seconds) if refreshes are slow here")]
     LockTimeout {
@@ -106,8 +142,23 @@ pub struct Cache {
 #[derive(Debug)]
 pub struct CacheLock {
     _file: File,
-    entry: PathBuf,
+    dir: PathBuf,
+    host: String,
 }
+
+/// What [`Cache::clear`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cleared {
+    /// Cached registry tokens.
+    pub tokens: usize,
+    /// Kept MFA sessions.
+    pub mfa_sessions: usize,
+}
+
+/// The subdirectory of the versioned entries.
+const VERSIONED: &str = "v1";
+/// The subdirectory of MFA sessions.
+pub(crate) const MFA_DIR: &str = "mfa";
 
 impl Cache {
     /// The cache configured by the environment: `AWS_ECR_CACHE_DIR`, else
@@ -126,26 +177,88 @@ impl Cache {
         &self.root
     }
 
-    fn versioned(&self) -> PathBuf {
-        self.root.join(format!("v{FORMAT_VERSION}"))
+    /// The trusted directory `root/sub/...`: every level checked (and, with
+    /// `create`, made when missing). `Ok(None)`: a level is missing.
+    /// An untrusted level is reported once and is an error.
+    fn trusted_dir(&self, sub: &[&str], create: bool) -> Result<Option<PathBuf>, CacheError> {
+        let mut path = self.root.clone();
+        match safe_fs::check_root(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !create {
+                    return Ok(None);
+                }
+                create_root(&path).map_err(|e| fail(&path, e))?;
+                safe_fs::check_root(&path).map_err(|e| fail(&path, e))?;
+            }
+            other => other.map_err(|e| fail(&path, e))?,
+        }
+        for s in sub {
+            path.push(s);
+            let checked = if create {
+                safe_fs::ensure_dir(&path)
+            } else {
+                safe_fs::check_dir(&path)
+            };
+            match checked {
+                Ok(()) => {}
+                Err(e) if !create && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(fail(&path, e)),
+            }
+        }
+        Ok(Some(path))
     }
 
-    fn identity_dir(&self, identity: &Identity) -> PathBuf {
-        self.versioned().join(identity.short())
+    /// The content of the trusted file `root/sub/.../name` (at most 64 KiB and
+    /// one byte), if there is one.
+    pub(crate) fn read_private(&self, sub: &[&str], name: &str) -> Option<Vec<u8>> {
+        let dir = self.trusted_dir(sub, false).ok()??;
+        read_file(&dir.join(name))
     }
 
-    fn entry_path(&self, identity: &Identity, host: &str) -> PathBuf {
-        self.identity_dir(identity).join(format!("{host}.json"))
+    /// Replaces `root/sub/.../name` atomically with `bytes`, making the
+    /// directories when missing.
+    pub(crate) fn write_private(
+        &self,
+        sub: &[&str],
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<(), CacheError> {
+        let dir = self.dir_or_err(sub)?;
+        safe_fs::write_atomic(&dir, name, bytes).map_err(|source| CacheError::Write {
+            path: dir.join(name),
+            source,
+        })
+    }
+
+    /// Opens (creating) the lock file `root/sub/.../name`, unlocked.
+    pub(crate) fn open_lock_file(
+        &self,
+        sub: &[&str],
+        name: &str,
+    ) -> Result<(File, PathBuf), CacheError> {
+        let dir = self.dir_or_err(sub)?;
+        let path = dir.join(name);
+        let file = safe_fs::open_lock(&path).map_err(|e| fail(&path, e))?;
+        Ok((file, dir))
+    }
+
+    fn dir_or_err(&self, sub: &[&str]) -> Result<PathBuf, CacheError> {
+        self.trusted_dir(sub, true)?.ok_or_else(|| CacheError::Dir {
+            path: self.root.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "vanished"),
+        })
     }
 
     /// The entry for `host` as `identity`, if a valid one is on disk.
     pub fn get(&self, identity: &Identity, host: &str) -> Option<CacheEntry> {
-        let path = self.entry_path(identity, host);
-        let entry = read_entry(&path)?;
-        if entry.identity != identity.fingerprint || entry.registry != host {
+        let dir = self
+            .trusted_dir(&[VERSIONED, identity.short()], false)
+            .ok()??;
+        let entry = read_entry(&dir, host)?;
+        if entry.identity != identity.fingerprint {
             crate::debug!(
                 "cache entry {} belongs to someone else; ignoring it",
-                path.display()
+                dir.join(host).display()
             );
             return None;
         }
@@ -154,8 +267,13 @@ impl Cache {
 
     /// Every valid entry of `identity`.
     pub fn entries(&self, identity: &Identity) -> Vec<CacheEntry> {
-        let mut out: Vec<CacheEntry> = json_files(&self.identity_dir(identity))
-            .filter_map(|p| read_entry(&p))
+        let mut out: Vec<CacheEntry> = self
+            .trusted_dir(&[VERSIONED, identity.short()], false)
+            .ok()
+            .flatten()
+            .map(|dir| entries_in(&dir))
+            .unwrap_or_default()
+            .into_iter()
             .filter(|e| e.identity == identity.fingerprint)
             .collect();
         out.sort_by(|a, b| a.registry.cmp(&b.registry));
@@ -165,9 +283,24 @@ impl Cache {
     /// Every valid entry of every identity (for `cache show`).
     pub fn all_entries(&self) -> Vec<CacheEntry> {
         let mut out = Vec::new();
-        if let Ok(dirs) = fs::read_dir(self.versioned()) {
-            for d in dirs.flatten() {
-                out.extend(json_files(&d.path()).filter_map(|p| read_entry(&p)));
+        let Ok(Some(versioned)) = self.trusted_dir(&[VERSIONED], false) else {
+            return out;
+        };
+        for d in fs::read_dir(versioned).into_iter().flatten().flatten() {
+            let name = d.file_name().to_string_lossy().into_owned();
+            let is_fingerprint = name.len() == 16
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !is_fingerprint {
+                continue;
+            }
+            if let Ok(Some(dir)) = self.trusted_dir(&[VERSIONED, &name], false) {
+                out.extend(
+                    entries_in(&dir)
+                        .into_iter()
+                        .filter(|e| e.identity.starts_with(&name)),
+                );
             }
         }
         out.sort_by(|a, b| (&a.identity, &a.registry).cmp(&(&b.identity, &b.registry)));
@@ -181,21 +314,9 @@ impl Cache {
         host: &str,
         timeout: Duration,
     ) -> Result<CacheLock, CacheError> {
-        let dir = self.identity_dir(identity);
-        create_private_dir(&self.root)?;
-        create_private_dir(&self.versioned())?;
-        create_private_dir(&dir)?;
+        let (file, dir) =
+            self.open_lock_file(&[VERSIONED, identity.short()], &format!("{host}.lock"))?;
         let lock_path = dir.join(format!("{host}.lock"));
-        let file = private_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|source| CacheError::Dir {
-                path: lock_path.clone(),
-                source,
-            })?;
         let start = Instant::now();
         let mut announced = false;
         loop {
@@ -223,71 +344,125 @@ impl Cache {
         }
         Ok(CacheLock {
             _file: file,
-            entry: self.entry_path(identity, host),
+            dir,
+            host: host.to_string(),
         })
     }
 
     /// Writes `entry` atomically. Takes the lock so it cannot run unlocked.
     pub fn put(&self, lock: &CacheLock, entry: &CacheEntry) -> Result<(), CacheError> {
-        let path = &lock.entry;
-        let dir = path.parent().unwrap_or(&self.root);
+        let name = format!("{}.json", lock.host);
         let err = |source| CacheError::Write {
-            path: path.clone(),
+            path: lock.dir.join(&name),
             source,
         };
-        remove_stale_temp_files(dir);
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .suffix(".json")
-            .tempfile_in(dir)
-            .map_err(err)?;
         let body = serde_json::to_vec_pretty(entry).map_err(|e| err(e.into()))?;
-        tmp.write_all(&body).map_err(err)?;
-        tmp.as_file().sync_all().map_err(err)?;
-        tmp.persist(path).map_err(|e| err(e.error))?;
-        Ok(())
+        safe_fs::write_atomic(&lock.dir, &name, &body).map_err(err)
     }
 
-    /// Removes every entry and lock; returns how many entries were removed.
-    pub fn clear(&self) -> Result<usize, CacheError> {
-        let root = self.versioned();
-        let count = self.all_entries().len();
-        match fs::remove_dir_all(&root) {
-            Ok(()) => Ok(count),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-            Err(source) => Err(CacheError::Dir { path: root, source }),
+    /// Removes every entry, lock and kept MFA session. Refuses a cache root
+    /// that is not trusted (it may be someone else's).
+    pub fn clear(&self) -> Result<Cleared, CacheError> {
+        if self.trusted_dir(&[], false)?.is_none() {
+            return Ok(Cleared::default());
         }
+        let cleared = Cleared {
+            tokens: self.all_entries().len(),
+            mfa_sessions: self
+                .trusted_dir(&[MFA_DIR], false)
+                .ok()
+                .flatten()
+                .map(|d| json_names(&d).len())
+                .unwrap_or(0),
+        };
+        for sub in [VERSIONED, MFA_DIR] {
+            let path = self.root.join(sub);
+            match fs::remove_dir_all(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(CacheError::Dir { path, source }),
+            }
+        }
+        Ok(cleared)
     }
 }
 
-fn json_files(dir: &Path) -> impl Iterator<Item = PathBuf> {
+/// Reports an untrusted path once; anything else becomes [`CacheError::Dir`].
+fn fail(path: &Path, e: std::io::Error) -> CacheError {
+    match safe_fs::untrusted(&e) {
+        Some(u) => {
+            safe_fs::warn_once(u);
+            CacheError::Untrusted(u.clone())
+        }
+        None => CacheError::Dir {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    }
+}
+
+/// The stems of the `*.json` files in `dir` (temp files excluded).
+fn json_names(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "json")
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let stem = name.strip_suffix(".json")?;
+            (!stem.is_empty() && !stem.starts_with('.')).then(|| stem.to_string())
         })
+        .collect()
 }
 
-fn read_entry(path: &Path) -> Option<CacheEntry> {
-    let file = File::open(path).ok()?;
+/// The entries of one identity directory, each named after a valid registry
+/// host: the registry comes from the file name, never from the content.
+fn entries_in(dir: &Path) -> Vec<CacheEntry> {
+    json_names(dir)
+        .into_iter()
+        .filter(|stem| {
+            crate::registry::Registry::parse(stem).is_ok_and(|r| r.host() == stem.as_str())
+        })
+        .filter_map(|stem| read_entry(dir, &stem))
+        .collect()
+}
+
+/// Reads `dir/<host>.json`: a trusted file holding a valid entry for `host`.
+fn read_entry(dir: &Path, host: &str) -> Option<CacheEntry> {
+    let path = dir.join(format!("{host}.json"));
+    let bytes = read_file(&path)?;
+    let why = match parse_entry(&bytes) {
+        Ok(entry) if entry.registry != host => "names another registry",
+        Ok(entry) => match entry.implausible(SystemTime::now()) {
+            None => return Some(entry),
+            Some(why) => why,
+        },
+        Err(why) => why,
+    };
+    crate::debug!("cache entry {} {why}; ignoring it", path.display());
+    None
+}
+
+/// The content of the trusted file `path`; `None` when it is missing or not
+/// trusted (reported once) or unreadable.
+fn read_file(path: &Path) -> Option<Vec<u8>> {
+    let file = match safe_fs::open_read(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            match safe_fs::untrusted(&e) {
+                Some(u) => safe_fs::warn_once(u),
+                None => crate::debug!("cannot read {}: {e}", path.display()),
+            }
+            return None;
+        }
+    };
     let mut bytes = Vec::new();
     if let Err(e) = file.take(MAX_ENTRY_BYTES + 1).read_to_end(&mut bytes) {
-        crate::debug!("cannot read cache entry {}: {e}", path.display());
+        crate::debug!("cannot read {}: {e}", path.display());
         return None;
     }
-    match parse_entry(&bytes) {
-        Ok(entry) => Some(entry),
-        Err(why) => {
-            crate::debug!("cache entry {} {why}; ignoring it", path.display());
-            None
-        }
-    }
+    Some(bytes)
 }
 
 /// Parses the bytes of a cache entry file; the error says why it is unusable.
@@ -316,41 +491,9 @@ pub fn parse_entry(bytes: &[u8]) -> Result<CacheEntry, &'static str> {
     Ok(entry)
 }
 
-fn private_options() -> OpenOptions {
-    #[allow(unused_mut)]
-    let mut opts = OpenOptions::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), CacheError> {
-    let err = |source| CacheError::Dir {
-        path: dir.to_path_buf(),
-        source,
-    };
-    match fs::metadata(dir) {
-        Ok(m) if m.is_dir() => {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                if m.permissions().mode() & 0o077 != 0 {
-                    let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
-                }
-            }
-            return Ok(());
-        }
-        Ok(_) => {
-            return Err(err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "exists and is not a directory",
-            )))
-        }
-        Err(_) => {}
-    }
+/// Makes the cache root and any missing parents, 0700. Directories that
+/// exist are left as they are.
+fn create_root(dir: &Path) -> std::io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -358,29 +501,7 @@ fn create_private_dir(dir: &Path) -> Result<(), CacheError> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(dir).map_err(err)
-}
-
-/// Temp files left by a process killed mid-write are removed after ten minutes.
-fn remove_stale_temp_files(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        if !name.to_string_lossy().starts_with(".tmp-") {
-            continue;
-        }
-        let old = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > Duration::from_secs(600));
-        if old {
-            let _ = fs::remove_file(e.path());
-        }
-    }
+    builder.create(dir)
 }
 
 #[cfg(test)]
@@ -440,12 +561,37 @@ mod tests {
     }
 
     #[test]
+    fn implausible_entries_are_not_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let id = identity('a');
+        let lock = cache.lock(&id, HOST, Duration::from_secs(1)).unwrap();
+        let now = secs(SystemTime::now());
+        #[rustfmt::skip]
+        let cases = [
+            ("a 12-hour token", now - 60, now + 12 * 3600 - 60, true),
+            ("12 hours and 10 minutes (clock skew)", now - 60, now + 12 * 3600 + 540, true),
+            ("13 hours", now - 60, now + 13 * 3600, false),
+            ("ten years", now - 60, now + 10 * 365 * 86400, false),
+            ("requested a minute ahead", now + 60, now + 3600, true),
+            ("requested an hour ahead", now + 3600, now + 7200, false),
+        ];
+        for (name, requested_at, expires_at, served) in cases {
+            cache
+                .put(&lock, &entry(&id, HOST, requested_at, expires_at))
+                .unwrap();
+            assert_eq!(cache.get(&id, HOST).is_some(), served, "{name}");
+            assert_eq!(cache.entries(&id).len(), usize::from(served), "{name}");
+        }
+    }
+
+    #[test]
     fn corrupt_and_foreign_files_read_as_absent() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
         let id = identity('a');
         let lock = cache.lock(&id, HOST, Duration::from_secs(1)).unwrap();
-        let path = lock.entry.clone();
+        let path = lock.dir.join(format!("{HOST}.json"));
         for body in ["{not json", "{\"version\":2}", "{\"version\":1}", ""] {
             fs::write(&path, body).unwrap();
             assert_eq!(cache.get(&id, HOST), None, "{body}");
@@ -478,7 +624,7 @@ mod tests {
         cache.put(&lock, &entry(&id, HOST, 1, 2)).unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&root), 0o700);
-        assert_eq!(mode(&cache.identity_dir(&id)), 0o700);
-        assert_eq!(mode(&lock.entry), 0o600);
+        assert_eq!(mode(&lock.dir), 0o700);
+        assert_eq!(mode(&lock.dir.join(format!("{HOST}.json"))), 0o600);
     }
 }

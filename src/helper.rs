@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::aws::TokenSource;
-use crate::cache::{Cache, CacheEntry, CacheError, CacheLock, FORMAT_VERSION};
+use crate::cache::{Cache, CacheEntry, CacheError, CacheLock, FORMAT_VERSION, MAX_LIFETIME};
 use crate::error::Result;
 use crate::identity::{Identity, SourceKind};
 use crate::login::Login;
@@ -118,6 +118,11 @@ impl<S: TokenSource> Helper<S> {
                 crate::warn!("{e}; fetching without waiting any longer");
                 None
             }
+            Err(e @ CacheError::Untrusted(_)) => {
+                // Already reported, once.
+                crate::debug!("{e}; continuing without the cache");
+                None
+            }
             Err(e) => {
                 crate::warn!("{e}; continuing without the cache");
                 None
@@ -179,7 +184,9 @@ impl<S: TokenSource> Helper<S> {
             username: token.username.clone(),
             password: token.password.clone(),
             requested_at: secs(now),
-            expires_at: secs(token.expires_at),
+            // A clock behind AWS's makes the token look longer-lived than
+            // it is; never record more than ECR's 12 hours.
+            expires_at: secs(token.expires_at).min(secs(now + MAX_LIFETIME)),
         };
         if let Err(e) = cache.put(lock, &entry) {
             crate::warn!("{e}; the token was not cached");

@@ -7,6 +7,8 @@
 //!   region, partition, FIPS, dual-stack). Purely local.
 //! - [`identity`]: who is asking, fingerprinted from local configuration.
 //! - [`cache`]: the on-disk token cache, with cross-process locking.
+//! - [`safe_fs`]: opening cache files so that another local user cannot
+//!   plant or redirect them.
 //! - [`ecr`]: the [`TokenSource`] seam and its AWS SDK implementation.
 //! - [`helper`]: the policy joining them.
 //! - [`protocol`]: the Docker credential-helper protocol.
@@ -31,6 +33,7 @@ pub mod protocol;
 pub mod redact;
 pub mod registry;
 pub mod resolve;
+pub mod safe_fs;
 pub mod secret;
 pub mod settings;
 pub mod time;

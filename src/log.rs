@@ -3,8 +3,14 @@
 //!
 //! Every line goes through [`crate::redact::scrub`] before it is written, as a
 //! second line of defence behind the [`crate::Secret`] type.
+//!
+//! Nothing here can stop the process: a closed or broken stderr (EPIPE,
+//! EBADF) or a failing log file loses the line, never the protocol answer
+//! (no `eprintln!`, which panics). The log file is opened like a cache file
+//! ([`crate::safe_fs::open_append`]): never through a symbolic link, never a
+//! FIFO, only a file of our own.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 
@@ -90,21 +96,23 @@ fn from_settings(settings: &Settings) -> Logger {
                 }
             });
         for p in problems {
-            eprintln!("ecr-login: warning: {p}");
+            stderr(&format!(
+                "ecr-login: warning: {}\n",
+                crate::redact::scrub(&p)
+            ));
         }
         Logger { level, file }
     }
 }
 
 fn open_log_file(path: &str) -> std::io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path)
+    crate::safe_fs::open_append(std::path::Path::new(path))
+}
+
+/// Writes `text` to stderr as it is, ignoring every error (a closed or
+/// broken stderr must not stop the process).
+pub fn stderr(text: &str) {
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// Whether messages at `level` are written anywhere.
@@ -120,7 +128,7 @@ pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
     }
     let text = crate::redact::scrub(&message.to_string());
     let line = format!("ecr-login: {}: {text}\n", level.name());
-    let _ = std::io::stderr().write_all(line.as_bytes());
+    stderr(&line);
     if let Some(file) = &l.file {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -44,15 +44,20 @@ pub fn redact_userinfo(text: &str) -> String {
     out
 }
 
-/// Escapes control characters (`\n`, `\u{1b}`, ...) so that shown text is one
-/// line and cannot move a terminal's cursor or change its colours.
+/// Escapes control characters (`\n`, `\u{1b}`, ...) and bidirectional
+/// formatting characters, so that shown text is one line, cannot move a
+/// terminal's cursor or change its colours, and reads in the order it is.
 pub fn escape_controls(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
+    let hostile = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(hostile) {
         return text.to_string();
     }
     text.chars()
         .map(|c| {
-            if c.is_control() {
+            if hostile(c) {
                 c.escape_default().collect()
             } else {
                 c.to_string()

@@ -312,3 +312,186 @@ fn doctor_explains_and_never_prints_a_secret() {
     assert_eq!(run.code, 1);
     assert!(run.stdout.contains("not an ECR registry"), "{}", run.stdout);
 }
+
+/// The session file stem of the `mfa` profile of [`with_profiles`].
+#[cfg(target_os = "linux")]
+fn mfa_key() -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [
+        "mfa",
+        "arn:aws:iam::123456789012:role/Admin",
+        "arn:aws:iam::123456789012:mfa/me",
+        "base",
+    ] {
+        h.update(part.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Holds the prompt lock of the `mfa` profile, as a process prompting would.
+#[cfg(target_os = "linux")]
+fn hold_mfa_lock(env: &TestEnv) -> std::fs::File {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = env.cache_dir().join("mfa");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .unwrap();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(dir.join(format!("{}.lock", mfa_key())))
+        .unwrap();
+    file.lock().unwrap();
+    file
+}
+
+/// `get` under a pseudo-terminal whose user types the registry, ^D, and then
+/// nothing at all (the terminal stays open): killed and failed past 20 s.
+#[cfg(target_os = "linux")]
+fn spawn_silent_pty_get(env: &TestEnv) -> std::process::Child {
+    use std::io::Write;
+    let mut cmd = Command::new("script");
+    cmd.args(["-qefc", &format!("{BIN} get"), "/dev/null"]);
+    let inner = env.command(&[]);
+    cmd.env_clear()
+        .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(format!("{REGISTRY}\n\u{4}").as_bytes())
+        .unwrap();
+    child
+}
+
+#[cfg(target_os = "linux")]
+fn wait_bounded(mut child: std::process::Child) -> (Run, std::time::Duration) {
+    use std::io::Read;
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("the helper ignored its deadline");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let elapsed = start.elapsed();
+    drop(child.stdin.take());
+    let (mut out, mut err) = (String::new(), String::new());
+    let _ = child.stdout.take().unwrap().read_to_string(&mut out);
+    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+    let run = Run {
+        stdout: out,
+        stderr: err,
+        code: status.code().unwrap_or(-1),
+        elapsed,
+    };
+    (run, elapsed)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_mfa_prompt_obeys_the_deadline() {
+    let mut env = TestEnv::new();
+    with_profiles(&mut env);
+    env.set("AWS_PROFILE", "mfa").set("AWS_ECR_TIMEOUT", "2");
+    let (run, elapsed) = wait_bounded(spawn_silent_pty_get(&env));
+    assert!(run.stdout.contains("MFA code for"), "{run:#?}");
+    assert_ne!(run.code, 0, "{run:#?}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(6),
+        "{elapsed:?}: {run:#?}"
+    );
+    assert_eq!(env.ecr.count(), 0);
+}
+
+/// While another process prompts for the profile (it holds the prompt lock),
+/// a second `get` does not prompt: it waits, and uses the session the first
+/// one keeps.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_second_get_waits_for_the_first_prompts_session() {
+    let mut env = TestEnv::new();
+    with_profiles(&mut env);
+    env.set("AWS_PROFILE", "mfa").set("AWS_ECR_TIMEOUT", "10");
+    let lock = hold_mfa_lock(&env);
+    let child = spawn_silent_pty_get(&env);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // The first process keeps its session, then releases the lock.
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let session = serde_json::json!({
+        "version": 1, "profile": "mfa", "access_key_id": "ASIAFIRST",
+        "secret_access_key": "s", "session_token": "t", "expires_at": expires,
+    });
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = env
+            .cache_dir()
+            .join("mfa")
+            .join(format!("{}.json", mfa_key()));
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .unwrap();
+        use std::io::Write;
+        f.write_all(session.to_string().as_bytes()).unwrap();
+    }
+    drop(lock);
+    let (run, _) = wait_bounded(child);
+    assert!(
+        !run.stdout.contains("MFA code for"),
+        "a second prompt: {run:#?}"
+    );
+    assert!(
+        run.stdout
+            .contains(&FakeEcr::password("123456789012", "ASIAFIRST", 1)),
+        "{run:#?}"
+    );
+    assert!(env
+        .ecr
+        .calls()
+        .iter()
+        .all(|c| !c.target.starts_with("STS.")));
+}
+
+/// If the first prompt outlasts the second `get`'s deadline, the second fails
+/// at its deadline, still without prompting.
+#[cfg(target_os = "linux")]
+#[test]
+fn waiting_for_another_prompt_ends_at_the_deadline() {
+    let mut env = TestEnv::new();
+    with_profiles(&mut env);
+    env.set("AWS_PROFILE", "mfa").set("AWS_ECR_TIMEOUT", "2");
+    let _lock = hold_mfa_lock(&env);
+    let (run, elapsed) = wait_bounded(spawn_silent_pty_get(&env));
+    assert!(!run.stdout.contains("MFA code for"), "{run:#?}");
+    assert_ne!(run.code, 0, "{run:#?}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(6),
+        "{elapsed:?}: {run:#?}"
+    );
+}

@@ -4,10 +4,17 @@
 //! code, and keep the temporary credentials (0600, for their lifetime, keyed
 //! by the profile's description so another profile never sees them), so the
 //! prompt comes once per session, not once per pull.
+//!
+//! Sessions live in the cache tree (`<cache dir>/mfa/<key>.json`) under its
+//! trust rules ([`crate::safe_fs`]): a session another user could have
+//! planted is ignored. One process at a time prompts for a profile
+//! (`mfa/<key>.lock`); the others wait for its session instead of prompting
+//! on the same terminal, and the prompt, like the wait, ends with the
+//! deadline of the `get` that asked for it (`AWS_ECR_TIMEOUT`).
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::Credentials;
@@ -16,13 +23,18 @@ use sha2::{Digest, Sha256};
 
 use super::sts::assume_role;
 use super::FetchError;
-use crate::cache::Cache;
+use crate::cache::{Cache, CacheError, MFA_DIR};
 use crate::identity::MfaProfile;
 use crate::secret::Secret;
 use crate::time::secs;
 
 /// Sessions with less than this left are renewed.
 const MIN_VALIDITY: Duration = Duration::from_secs(5 * 60);
+/// STS sessions last at most 12 hours; a kept one claiming more is not used.
+const MAX_VALIDITY: Duration = Duration::from_secs(12 * 3600 + 15 * 60);
+/// How long `login` waits for another process prompting for the same profile
+/// (a `get` waits until its own deadline).
+const MAX_PROMPT_WAIT: Duration = Duration::from_secs(10 * 60);
 
 /// Temporary credentials from AssumeRole, as kept on disk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,49 +89,110 @@ fn key(mfa: &MfaProfile) -> String {
 }
 
 /// Where the session of `mfa` is kept (`<cache dir>/mfa/<key>.json`), unless the cache is disabled.
-pub fn session_path(mfa: &MfaProfile, cache_dir: Option<&Path>) -> Option<PathBuf> {
-    cache_dir.map(|c| {
-        Cache::new(c)
-            .dir()
-            .join("mfa")
-            .join(format!("{}.json", key(mfa)))
-    })
+pub fn session_path(mfa: &MfaProfile, cache: Option<&Cache>) -> Option<PathBuf> {
+    cache.map(|c| c.dir().join(MFA_DIR).join(format!("{}.json", key(mfa))))
 }
 
-/// The kept session of `mfa`, if it is still valid.
-pub fn load_session(mfa: &MfaProfile, cache_dir: Option<&Path>) -> Option<Session> {
-    let path = session_path(mfa, cache_dir)?;
-    let bytes = std::fs::read(&path).ok()?;
+/// The kept session of `mfa`, if it is trusted and still valid.
+pub fn load_session(mfa: &MfaProfile, cache: Option<&Cache>) -> Option<Session> {
+    load_from(cache?, mfa)
+}
+
+fn load_from(cache: &Cache, mfa: &MfaProfile) -> Option<Session> {
+    let bytes = cache.read_private(&[MFA_DIR], &format!("{}.json", key(mfa)))?;
     let session: Session = serde_json::from_slice(&bytes).ok()?;
-    (session.version == 1 && session.profile == mfa.profile && session.is_valid())
+    let plausible = session.expires_at <= secs(SystemTime::now() + MAX_VALIDITY);
+    (session.version == 1 && session.profile == mfa.profile && session.is_valid() && plausible)
         .then_some(session)
 }
 
-fn save_session(mfa: &MfaProfile, session: &Session, cache_dir: Option<&Path>) {
-    let Some(path) = session_path(mfa, cache_dir) else {
-        return;
-    };
-    let result = (|| -> std::io::Result<()> {
-        let dir = path.parent().unwrap_or(&path);
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
+/// The right to prompt for one profile's code; released on drop.
+struct PromptLock {
+    _file: std::fs::File,
+}
+
+/// Takes the prompt lock of `mfa`, waiting (asynchronously, so that the
+/// caller's deadline can end the wait) for another process prompting for the
+/// same profile. `None`: no lock can be had here (the cache is unusable; the
+/// reason was reported), so prompt without one and keep nothing.
+async fn lock_prompt(cache: &Cache, mfa: &MfaProfile) -> Result<Option<PromptLock>, FetchError> {
+    let (file, dir) = match cache.open_lock_file(&[MFA_DIR], &format!("{}.lock", key(mfa))) {
+        Ok(opened) => opened,
+        Err(e @ CacheError::Untrusted(_)) => {
+            crate::debug!("{e}; the MFA session will not be kept");
+            return Ok(None);
         }
-        builder.create(dir)?;
-        let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-        tmp.write_all(&serde_json::to_vec(session).map_err(std::io::Error::other)?)?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(&path).map_err(|e| e.error)?;
-        Ok(())
-    })();
-    if let Err(e) = result {
-        crate::warn!(
-            "cannot keep the MFA session in {}: {e}; you will be asked again",
-            path.display()
-        );
+        Err(e) => {
+            crate::warn!("{e}; the MFA session will not be kept");
+            return Ok(None);
+        }
+    };
+    let start = Instant::now();
+    let mut announced = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(PromptLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => {
+                crate::warn!("cannot lock {}: {e}", dir.display());
+                return Ok(None);
+            }
+        }
+        if start.elapsed() >= MAX_PROMPT_WAIT {
+            return Err(FetchError::Mfa(format!(
+                "waited {} for another docker-credential-ecr-login asking for the MFA code of profile {}",
+                crate::time::human(start.elapsed()),
+                mfa.profile
+            )));
+        }
+        if !announced {
+            crate::info!(
+                "another docker-credential-ecr-login is asking for the MFA code of profile {}; waiting for its session",
+                mfa.profile
+            );
+            announced = true;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Keeps `session`; holding the prompt lock of its profile.
+fn save_session(cache: &Cache, _lock: &PromptLock, mfa: &MfaProfile, session: &Session) {
+    let result = serde_json::to_vec(session)
+        .map_err(|e| CacheError::Write {
+            path: cache.dir().join(MFA_DIR),
+            source: std::io::Error::other(e),
+        })
+        .and_then(|body| cache.write_private(&[MFA_DIR], &format!("{}.json", key(mfa)), &body));
+    match result {
+        Ok(()) => {}
+        Err(e @ CacheError::Untrusted(_)) => crate::debug!("{e}"),
+        Err(e) => crate::warn!("{e}; the MFA session was not kept, you will be asked again"),
+    }
+}
+
+/// [`prompt_code`] on a thread of its own, so that the caller's deadline
+/// (a timeout around this future) ends the wait for the user even though
+/// reading a terminal blocks.
+async fn prompt_code_until_deadline(mfa: &MfaProfile) -> Result<String, FetchError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let profile = mfa.clone();
+    std::thread::Builder::new()
+        .name("mfa-prompt".into())
+        .spawn(move || {
+            let _ = tx.send(prompt_code(&profile));
+        })
+        .map_err(|e| FetchError::Mfa(format!("cannot prompt for the MFA code: {e}")))?;
+    loop {
+        match rx.try_recv() {
+            Ok(answer) => return answer,
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                return Err(FetchError::Mfa("the MFA prompt failed".into()))
+            }
+        }
     }
 }
 
@@ -174,15 +247,30 @@ pub async fn credentials(
     provider_config: &aws_config::provider_config::ProviderConfig,
     mfa: &MfaProfile,
     force: bool,
-    cache_dir: Option<&Path>,
+    cache: Option<&Cache>,
 ) -> Result<(Credentials, Session), FetchError> {
     if !force {
-        if let Some(session) = load_session(mfa, cache_dir) {
+        if let Some(session) = cache.and_then(|c| load_from(c, mfa)) {
             crate::debug!("using the kept MFA session of profile {}", mfa.profile);
             return Ok((session.credentials(), session));
         }
     }
-    let code = prompt_code(mfa)?;
+    // One prompt per profile at a time: wait for another process's prompt,
+    // then use the session it kept.
+    let lock = match cache {
+        Some(c) => lock_prompt(c, mfa).await?,
+        None => None,
+    };
+    if !force && lock.is_some() {
+        if let Some(session) = cache.and_then(|c| load_from(c, mfa)) {
+            crate::info!(
+                "using the MFA session of profile {} that another process just made",
+                mfa.profile
+            );
+            return Ok((session.credentials(), session));
+        }
+    }
+    let code = prompt_code_until_deadline(mfa).await?;
     let base = match &mfa.source_profile {
         Some(source) => aws_config::profile::ProfileFileCredentialsProvider::builder()
             .configure(provider_config)
@@ -224,7 +312,9 @@ pub async fn credentials(
             .map(secs)
             .unwrap_or_else(|| secs(SystemTime::now() + Duration::from_secs(3600))),
     };
-    save_session(mfa, &kept, cache_dir);
+    if let (Some(cache), Some(lock)) = (cache, &lock) {
+        save_session(cache, lock, mfa, &kept);
+    }
     crate::info!(
         "MFA session for profile {} valid until {}",
         mfa.profile,

@@ -31,8 +31,8 @@ pub struct SdkTokenSource {
     endpoint: Option<String>,
     endpoint_ecr: Option<String>,
     endpoint_ecr_public: Option<String>,
-    /// The cache directory (where MFA sessions are kept), if the cache is on.
-    cache_dir: Option<std::path::PathBuf>,
+    /// The cache (where MFA sessions are kept), if it is on.
+    cache: Option<crate::cache::Cache>,
 }
 
 impl SdkTokenSource {
@@ -44,7 +44,7 @@ impl SdkTokenSource {
             endpoint: settings.lookup(env::AWS_ENDPOINT_URL),
             endpoint_ecr: settings.lookup(env::AWS_ENDPOINT_URL_ECR),
             endpoint_ecr_public: settings.lookup(env::AWS_ENDPOINT_URL_ECR_PUBLIC),
-            cache_dir: settings.cache_dir(),
+            cache: crate::cache::Cache::from_settings(settings),
         }
     }
 
@@ -60,7 +60,7 @@ impl SdkTokenSource {
 
     /// Whether a valid MFA session of `mfa` is kept (for `doctor`).
     pub fn mfa_session_is_kept(&self, mfa: &crate::identity::MfaProfile) -> Option<()> {
-        super::mfa::load_session(mfa, self.cache_dir.as_deref()).map(|_| ())
+        super::mfa::load_session(mfa, self.cache.as_ref()).map(|_| ())
     }
 
     fn http_client(&self) -> Result<SharedHttpClient, FetchError> {
@@ -130,15 +130,11 @@ impl SdkTokenSource {
                 .load()
                 .await;
             let provider_config = provider_config(region, http);
-            Ok(super::mfa::credentials(
-                &config,
-                &provider_config,
-                mfa,
-                force,
-                self.cache_dir.as_deref(),
+            Ok(
+                super::mfa::credentials(&config, &provider_config, mfa, force, self.cache.as_ref())
+                    .await?
+                    .1,
             )
-            .await?
-            .1)
         })
     }
 
@@ -233,15 +229,9 @@ impl SdkTokenSource {
         let mut credentials = match &identity.mfa {
             Some(mfa) => {
                 let provider_config = provider_config(region.clone(), http.clone());
-                super::mfa::credentials(
-                    &config,
-                    &provider_config,
-                    mfa,
-                    false,
-                    self.cache_dir.as_deref(),
-                )
-                .await?
-                .0
+                super::mfa::credentials(&config, &provider_config, mfa, false, self.cache.as_ref())
+                    .await?
+                    .0
             }
             None => {
                 let provider = config

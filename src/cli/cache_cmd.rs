@@ -48,20 +48,24 @@ pub fn show(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
             if mine { "* " } else { "  " },
             e.registry,
             &e.identity[..16.min(e.identity.len())],
-            e.identity_label
+            // The registry and the identity come from the (validated) file
+            // and directory names; the label from the content, escaped.
+            crate::redact::escape_controls(&e.identity_label)
         ));
     }
     super::write_out(stdout, &text)
 }
 
-/// `cache clear`: removes every cached token.
+/// `cache clear`: removes every cached token and kept MFA session.
 pub fn clear(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
     let cache = enabled(settings)?;
-    let n = cache.clear()?;
+    let cleared = cache.clear()?;
     super::write_out(
         stdout,
         &format!(
-            "removed {n} cached token(s) from {}\n",
+            "removed {} cached token(s) and {} MFA session(s) from {}\n",
+            cleared.tokens,
+            cleared.mfa_sessions,
             cache.dir().display()
         ),
     )

@@ -58,7 +58,7 @@ Docker credential-helper protocol (registry on stdin):
 
 Other commands:
   cache show     cached registries, identities and expiry (no secrets)
-  cache clear    remove every cached token
+  cache clear    remove every cached token and kept MFA session
   login --profile P [--force]
                  prompt for the MFA code of profile P now and keep the session
   doctor HOST    explain how HOST is handled and try to get a token (no secrets shown)
@@ -123,8 +123,11 @@ pub fn run(
 fn fail(e: Error) -> ExitCode {
     match e {
         Error::Usage(msg) => {
-            let text = format!("{BIN}: {}\n\n{}", crate::redact::scrub(&msg), usage());
-            let _ = std::io::stderr().write_all(text.as_bytes());
+            crate::log::stderr(&format!(
+                "{BIN}: {}\n\n{}",
+                crate::redact::scrub(&msg),
+                usage()
+            ));
         }
         e => crate::error!("{e}"),
     }

@@ -1,0 +1,514 @@
+//! Files in a tree another local user might reach, opened the way ssh and pip
+//! open theirs.
+//!
+//! Another user must not choose what the helper reads nor where it writes.
+//! So a directory is trusted only if it is a real directory (not a symbolic
+//! link) owned by the effective user and not writable by group or others, and
+//! a file is opened with `O_NOFOLLOW | O_NONBLOCK` (a planted symbolic link
+//! fails, a planted FIFO cannot block) and then checked with `fstat`: a
+//! regular file owned by the effective user, not writable by group or others.
+//! What fails is an [`Untrusted`], carried inside an [`std::io::Error`]; the
+//! caller warns once ([`warn_once`]) and carries on without it. Nothing here
+//! changes the mode or owner of anything that already exists; new directories
+//! are 0700, new files 0600, and [`write_atomic`] is the one way to replace a
+//! file (temp file + rename).
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Why a path is not trusted, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Untrusted {
+    /// The path.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub why: Why,
+}
+
+/// What is wrong with an untrusted path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Why {
+    /// A symbolic link where a file or directory of our own belongs.
+    Symlink,
+    /// A FIFO, socket, device or directory where a regular file belongs.
+    NotRegular(&'static str),
+    /// Owned by another user.
+    Owner {
+        /// Its owner.
+        owner: u32,
+        /// The effective user id of this process.
+        me: u32,
+    },
+    /// Writable by group or others.
+    Writable {
+        /// Its mode.
+        mode: u32,
+    },
+    /// The directory holding it lets anyone replace it (world-writable, not sticky).
+    ParentReplaceable {
+        /// The parent.
+        parent: PathBuf,
+        /// The parent's mode.
+        mode: u32,
+    },
+}
+
+impl std::fmt::Display for Untrusted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = self.path.display();
+        match &self.why {
+            Why::Symlink => write!(
+                f,
+                "{p} is a symbolic link, which another user may have planted; not following it. Fix: rm {p}"
+            ),
+            Why::NotRegular(kind) => write!(
+                f,
+                "{p} is a {kind}, not a regular file; ignoring it. Fix: rm -r {p}"
+            ),
+            Why::Owner { owner, me } => write!(
+                f,
+                "{p} belongs to uid {owner}, not to you (uid {me}), so another user may have planted it; ignoring it. Fix: remove it, `chown {me} {p}`, or set AWS_ECR_CACHE_DIR to a directory of your own"
+            ),
+            Why::Writable { mode } if mode & 0o1000 != 0 => write!(
+                f,
+                "{p} is a shared directory (mode {mode:04o}) that other users can write to; not using it as a cache. Fix: set AWS_ECR_CACHE_DIR to a directory inside it that only you can write, e.g. {p}/ecr-$(id -u)"
+            ),
+            Why::Writable { mode } => write!(
+                f,
+                "{p} is writable by other users (mode {mode:04o}); ignoring it. Fix: `chmod go-w {p}` if its content is yours, or remove it"
+            ),
+            Why::ParentReplaceable { parent, mode } => write!(
+                f,
+                "{p} sits in {} (mode {mode:04o}), where any user can replace it; not using it as a cache. Fix: `chmod +t {}` or `chmod o-w {}`, or set AWS_ECR_CACHE_DIR elsewhere",
+                parent.display(),
+                parent.display(),
+                parent.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Untrusted {}
+
+impl Untrusted {
+    fn error(path: &Path, why: Why) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            Untrusted {
+                path: path.to_path_buf(),
+                why,
+            },
+        )
+    }
+}
+
+/// The [`Untrusted`] inside `e`, if that is why it failed.
+pub fn untrusted(e: &io::Error) -> Option<&Untrusted> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<Untrusted>())
+}
+
+/// Warns about `u` on stderr, once per path and process.
+pub fn warn_once(u: &Untrusted) {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static WARNED: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+    let first = WARNED
+        .get_or_init(Default::default)
+        .lock()
+        .map(|mut set| set.insert(u.path.clone()))
+        .unwrap_or(true);
+    if first {
+        crate::warn!("{u}");
+    } else {
+        crate::debug!("{u}");
+    }
+}
+
+/// The effective user id.
+#[cfg(unix)]
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+#[cfg(unix)]
+fn check_meta(path: &Path, meta: &std::fs::Metadata, dir: bool) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        return Err(Untrusted::error(path, Why::Symlink));
+    }
+    if dir && !kind.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} exists and is not a directory", path.display()),
+        ));
+    }
+    if !dir && !kind.is_file() {
+        return Err(Untrusted::error(path, Why::NotRegular(kind_name(meta))));
+    }
+    let me = euid();
+    if meta.uid() != me {
+        return Err(Untrusted::error(
+            path,
+            Why::Owner {
+                owner: meta.uid(),
+                me,
+            },
+        ));
+    }
+    let writable =
+        meta.mode() & 0o002 != 0 || (meta.mode() & 0o020 != 0 && !is_private_group(meta.gid()));
+    if writable {
+        return Err(Untrusted::error(
+            path,
+            Why::Writable {
+                mode: meta.mode() & 0o7777,
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `gid` is the user's private group (the user-private-group scheme
+/// of Debian, Ubuntu and Fedora, whose umask 002 makes `mkdir ~/.ecr` 0775):
+/// the same number as the user and the primary group. Group write there is
+/// accepted, as Debian's ssh accepts it.
+#[cfg(unix)]
+fn is_private_group(gid: u32) -> bool {
+    // SAFETY: getegid has no preconditions and cannot fail.
+    gid == euid() && gid == unsafe { libc::getegid() }
+}
+
+#[cfg(unix)]
+fn kind_name(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "directory"
+    } else if t.is_fifo() {
+        "FIFO"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "device"
+    } else {
+        "special file"
+    }
+}
+
+/// Checks the directory `path` without following a symbolic link: ours, not
+/// writable by group or others. A missing directory is `NotFound`.
+#[cfg(unix)]
+pub fn check_dir(path: &Path) -> io::Result<()> {
+    check_meta(path, &std::fs::symlink_metadata(path)?, true)
+}
+
+/// Checks the root of a tree: like [`check_dir`], except that the root may be
+/// a symbolic link that we or root own (`~/.ecr -> /data/ecr`), and that the
+/// directory holding it must not let every user replace it (world-writable
+/// without the sticky bit, unlike `/tmp`).
+#[cfg(unix)]
+pub fn check_root(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // The parent first: a root that does not exist yet must not be made there.
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent {
+        if let Ok(m) = std::fs::metadata(parent) {
+            if m.mode() & 0o002 != 0 && m.mode() & 0o1000 == 0 {
+                return Err(Untrusted::error(
+                    path,
+                    Why::ParentReplaceable {
+                        parent: parent.to_path_buf(),
+                        mode: m.mode() & 0o7777,
+                    },
+                ));
+            }
+        }
+    }
+    let link = std::fs::symlink_metadata(path)?;
+    if link.file_type().is_symlink() && link.uid() != euid() && link.uid() != 0 {
+        return Err(Untrusted::error(
+            path,
+            Why::Owner {
+                owner: link.uid(),
+                me: euid(),
+            },
+        ));
+    }
+    check_meta(path, &std::fs::metadata(path)?, true)
+}
+
+/// Makes the directory `path` (0700; its parent must exist) unless it exists,
+/// then checks it. Never changes an existing directory.
+#[cfg(unix)]
+pub fn ensure_dir(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    match check_dir(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        other => return other,
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    check_dir(path)
+}
+
+#[cfg(unix)]
+fn open_checked(path: &Path, opts: &mut OpenOptions, trusted: bool) -> io::Result<File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    let file = match opts.open(path) {
+        Ok(f) => f,
+        // ELOOP (EMLINK on the BSDs), or EACCES where the kernel protects
+        // links in sticky directories: say that it is a link.
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+            return Err(if link {
+                Untrusted::error(path, Why::Symlink)
+            } else {
+                e
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if trusted {
+        check_meta(path, &meta, false)?;
+    } else if !meta.file_type().is_file() {
+        return Err(Untrusted::error(path, Why::NotRegular(kind_name(&meta))));
+    } else if meta.uid() != euid() {
+        return Err(Untrusted::error(
+            path,
+            Why::Owner {
+                owner: meta.uid(),
+                me: euid(),
+            },
+        ));
+    }
+    Ok(file)
+}
+
+/// Opens `path` for reading as trusted content: no symbolic link, no FIFO,
+/// ours, not writable by group or others.
+#[cfg(unix)]
+pub fn open_read(path: &Path) -> io::Result<File> {
+    open_checked(path, OpenOptions::new().read(true), true)
+}
+
+/// Opens (creating, 0600) the lock file `path`, with the checks of [`open_read`].
+#[cfg(unix)]
+pub fn open_lock(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    open_checked(
+        path,
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600),
+        true,
+    )
+}
+
+/// Opens (creating, 0600) `path` for appending, as for a log file: no symbolic
+/// link, no FIFO, ours (its mode is the owner's business: it is never read).
+#[cfg(unix)]
+pub fn open_append(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    open_checked(
+        path,
+        OpenOptions::new().create(true).append(true).mode(0o600),
+        false,
+    )
+}
+
+/// Makes sure file descriptors 0, 1 and 2 are open (on `/dev/null` if they
+/// were closed), so that no file opened later takes their number and receives
+/// the protocol answer or diagnostics meant for stdout or stderr.
+#[cfg(unix)]
+pub fn ensure_std_fds() {
+    for fd in 0..=2 {
+        // SAFETY: F_GETFD on any integer is harmless; it fails with EBADF when closed.
+        let closed = unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1
+            && io::Error::last_os_error().raw_os_error() == Some(libc::EBADF);
+        if closed {
+            // SAFETY: a NUL-terminated literal; open returns the lowest free
+            // descriptor, which is `fd` since the lower ones are open. The
+            // descriptor is meant to stay open for the life of the process.
+            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod portable {
+    //! Elsewhere (Windows) the user's profile directory is private by default;
+    //! files are opened plainly.
+    use super::*;
+    pub fn check_dir(path: &Path) -> io::Result<()> {
+        let m = std::fs::symlink_metadata(path)?;
+        if m.file_type().is_symlink() {
+            return Err(Untrusted::error(path, Why::Symlink));
+        }
+        if !m.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a directory", path.display()),
+            ));
+        }
+        Ok(())
+    }
+    pub fn check_root(path: &Path) -> io::Result<()> {
+        if std::fs::metadata(path)?.is_dir() {
+            Ok(())
+        } else {
+            check_dir(path)
+        }
+    }
+    pub fn ensure_dir(path: &Path) -> io::Result<()> {
+        match std::fs::create_dir(path) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+            _ => check_dir(path),
+        }
+    }
+    pub fn open_read(path: &Path) -> io::Result<File> {
+        File::open(path)
+    }
+    pub fn open_lock(path: &Path) -> io::Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+    }
+    pub fn open_append(path: &Path) -> io::Result<File> {
+        OpenOptions::new().create(true).append(true).open(path)
+    }
+    pub fn ensure_std_fds() {}
+}
+#[cfg(not(unix))]
+pub use portable::*;
+
+/// Temp files of writes cut short (`.tmp-*`) older than this are removed.
+const STALE_TEMP: Duration = Duration::from_secs(600);
+
+/// Replaces `dir/name` with `bytes` atomically: a new 0600 temp file in `dir`
+/// (created exclusively, so never through a planted link), synced, renamed
+/// over `name` (which replaces a planted link instead of following it).
+/// Removes temp files that earlier writes, killed midway, left behind.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    remove_stale_temp_files(dir);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .suffix(".json")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(dir.join(name)).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if !e.file_name().to_string_lossy().starts_with(".tmp-") {
+            continue;
+        }
+        // DirEntry::metadata does not follow links; remove_file unlinks the
+        // name only.
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMP);
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn why(r: io::Result<impl Sized>) -> Why {
+        match r {
+            Err(e) => untrusted(&e).expect("untrusted").why.clone(),
+            Ok(_) => panic!("trusted"),
+        }
+    }
+
+    #[test]
+    fn symlinks_fifos_and_writable_files_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("target");
+        std::fs::write(&target, "x").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert_eq!(why(open_read(&link)), Why::Symlink);
+        assert_eq!(why(open_lock(&link)), Why::Symlink);
+        assert_eq!(why(open_append(&link)), Why::Symlink);
+        let fifo = d.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert_eq!(why(open_read(&fifo)), Why::NotRegular("FIFO"));
+        assert_eq!(why(open_lock(&fifo)), Why::NotRegular("FIFO"));
+        assert!(open_read(&target).is_ok());
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert_eq!(why(open_read(&target)), Why::Writable { mode: 0o666 });
+        assert!(
+            open_append(&target).is_ok(),
+            "a log file's mode is its owner's"
+        );
+    }
+
+    #[test]
+    fn directories_keep_their_mode() {
+        let d = tempfile::tempdir().unwrap();
+        let shared = d.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert_eq!(why(ensure_dir(&shared)), Why::Writable { mode: 0o1777 });
+        let mode = std::fs::metadata(&shared).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o1777);
+        // A private directory inside a sticky shared one is fine.
+        let mine = shared.join("mine");
+        ensure_dir(&mine).unwrap();
+        check_root(&mine).unwrap();
+        // Inside a world-writable, non-sticky one it is not.
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(matches!(
+            why(check_root(&mine)),
+            Why::ParentReplaceable { .. }
+        ));
+    }
+
+    #[test]
+    fn write_atomic_replaces_a_planted_link_instead_of_following_it() {
+        let d = tempfile::tempdir().unwrap();
+        let outside = d.path().join("outside");
+        std::fs::write(&outside, "keep").unwrap();
+        std::os::unix::fs::symlink(&outside, d.path().join("entry.json")).unwrap();
+        write_atomic(d.path(), "entry.json", b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep");
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("entry.json")).unwrap(),
+            "new"
+        );
+    }
+}
