@@ -24,7 +24,7 @@ pub enum Error {
     Cache(#[from] CacheError),
     /// The registry map file is unusable.
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Config(#[from] crate::regmap::ConfigError),
     /// A kubelet request cannot be answered.
     #[error(transparent)]
     Kubelet(#[from] crate::kubelet::KubeletError),

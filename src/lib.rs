@@ -1,48 +1,42 @@
 //! ecr-login: a Docker credential helper for Amazon ECR.
 //!
 //! `docker-credential-ecr-login get` reads a registry on stdin and prints a
-//! login for it. The pieces:
+//! login for it. The layout says what the program does:
 //!
-//! - [`registry`]: which hostnames are ECR, and what they say (account,
-//!   region, partition, FIPS, dual-stack). Purely local.
-//! - [`identity`]: who is asking, fingerprinted from local configuration.
-//! - [`cache`]: the on-disk token cache, with cross-process locking.
-//! - [`safe_fs`]: opening cache files so that another local user cannot
-//!   plant or redirect them.
-//! - [`ecr`]: the [`TokenSource`] seam and its AWS SDK implementation.
-//! - [`helper`]: the policy joining them.
-//! - [`protocol`]: the Docker credential-helper protocol.
-//! - [`cli`]: the command line.
+//! - `main.rs` turns argv and the environment ([`settings::Settings`], read
+//!   once) into a call of [`cli::run`];
+//! - front ends, in [`cli`]: the Docker credential-helper protocol, the
+//!   kubelet credential provider ([`kubelet`]), `doctor`, the token commands,
+//!   `configure` ([`configure`]), `cache`, `login`. Each is a thin caller of
+//!   the core;
+//! - the core, in [`core`]: registry names, identities, the registry map,
+//!   [`resolve::resolve`], the token cache and the policy ([`Helper`]);
+//! - the AWS seam, in [`aws`]: the only code that speaks to the AWS SDK,
+//!   behind [`aws::TokenSource`];
+//! - support, in [`support`]: secrets, redaction, logging, safe file access,
+//!   time.
+//!
+//! The public surface is what the fuzz targets (`fuzz/src/lib.rs`) and the
+//! tests use; everything else is crate-private.
 #![deny(missing_docs)]
 
-pub mod aws;
-pub mod cache;
+pub(crate) mod aws;
 pub mod cli;
-pub mod config;
 pub mod configure;
-pub mod env;
-pub mod error;
-pub mod helper;
-pub mod identity;
-pub mod imds;
+pub(crate) mod core;
+pub(crate) mod env;
+pub(crate) mod error;
 pub mod kubelet;
-pub mod log;
-pub mod login;
-pub mod profile;
-pub mod protocol;
-pub mod redact;
-pub mod registry;
-pub mod resolve;
-pub mod safe_fs;
-pub mod secret;
 pub mod settings;
-pub mod time;
+pub(crate) mod support;
 
-pub use aws::{FetchError, SdkTokenSource, TokenSource};
-pub use cache::{Cache, CacheEntry};
-pub use error::{Error, Result};
-pub use helper::Helper;
-pub use identity::Identity;
-pub use login::Login;
-pub use registry::Registry;
-pub use secret::Secret;
+pub use crate::core::{cache, login, registry};
+pub(crate) use crate::core::{helper, identity, imds, profile, regmap, resolve};
+pub use support::redact;
+pub(crate) use support::{log, safe_fs, secret, time};
+
+pub use crate::core::helper::Helper;
+
+/// The binary's name, as Docker looks for it (`docker-credential-` + the
+/// helper name in its config).
+pub const BIN: &str = "docker-credential-ecr-login";

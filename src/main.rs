@@ -1,10 +1,6 @@
 //! `docker-credential-ecr-login`: argv and environment → library → exit code.
 
 fn main() {
-    // Before any file is opened: a closed stdout or stderr must not lend its
-    // number to a cache file.
-    #[cfg(unix)]
-    ecr_login::safe_fs::ensure_std_fds();
     let settings = ecr_login::settings::Settings::from_env();
     let code = ecr_login::cli::run(
         std::env::args_os().skip(1).collect(),

@@ -13,7 +13,6 @@
 //! deadline of the `get` that asked for it (`AWS_ECR_TIMEOUT`).
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::provider::ProvideCredentials;
@@ -86,11 +85,6 @@ fn key(mfa: &MfaProfile) -> String {
         .take(16)
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// Where the session of `mfa` is kept (`<cache dir>/mfa/<key>.json`), unless the cache is disabled.
-pub fn session_path(mfa: &MfaProfile, cache: Option<&Cache>) -> Option<PathBuf> {
-    cache.map(|c| c.dir().join(MFA_DIR).join(format!("{}.json", key(mfa))))
 }
 
 /// The kept session of `mfa`, if it is trusted and still valid.

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use super::args::Action;
+use super::protocol::{self, Credentials};
 use super::ExitCode;
 use crate::aws::SdkTokenSource;
 use crate::error::{Error, Result};
 use crate::helper::Helper;
 use crate::identity::Identity;
-use crate::protocol::{self, Credentials};
 use crate::secret::Secret;
 use crate::settings::Settings;
 

@@ -26,6 +26,7 @@ mod docker;
 pub mod doctor;
 mod kubelet;
 mod login;
+pub mod protocol;
 mod tokens;
 
 use args::Command;
@@ -39,8 +40,7 @@ pub enum ExitCode {
     Failure = 1,
 }
 
-/// The binary's name, as Docker looks for it.
-pub const BIN: &str = "docker-credential-ecr-login";
+pub use crate::BIN;
 
 /// `name (package) version`, as docker-credential-helpers prints it.
 pub fn version_line() -> String {
@@ -86,6 +86,10 @@ pub fn run(
     stdin: impl Read,
     stdout: &mut dyn Write,
 ) -> ExitCode {
+    // Before any file is opened: a closed stdout or stderr must not lend its
+    // number to a cache file.
+    #[cfg(unix)]
+    crate::safe_fs::ensure_std_fds();
     crate::log::init(settings);
     for problem in &settings.problems {
         crate::warn!("{problem}");

@@ -152,10 +152,10 @@ pub fn run(
         }
     };
     let plan = plan(before.as_deref(), opts, &path)?;
-    if !on_path(crate::cli::BIN, settings.path_var().cloned()) {
+    if !on_path(crate::BIN, settings.path_var().cloned()) {
         crate::warn!(
             "no executable named {} on PATH: {} runs the helper by that name, so install it in a PATH directory",
-            crate::cli::BIN,
+            crate::BIN,
             if opts.podman { "Podman" } else { "Docker" }
         );
     }

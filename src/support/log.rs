@@ -115,11 +115,6 @@ pub fn stderr(text: &str) {
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
-/// Whether messages at `level` are written anywhere.
-pub fn enabled(level: Level) -> bool {
-    level <= logger().level
-}
-
 /// Writes one diagnostic line at `level`. Use the `error!`..`trace!` macros.
 pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
     let l = logger();

@@ -4,19 +4,19 @@
 //! commands, `doctor`, kubelet's node-credential pulls) starts here.
 //!
 //! The order: parse the host ([`Registry::parse`]); find the first rule of
-//! the map file ([`crate::config`]); select the rule's profile unless the
+//! the map file ([`crate::regmap`]); select the rule's profile unless the
 //! environment names credentials explicitly (`AWS_PROFILE`,
 //! `AWS_ACCESS_KEY_ID`); describe the identity ([`Identity`]); put the rule's
 //! role, if any, on top. Nothing here touches the network or the SDK.
 
 use std::path::PathBuf;
 
-use crate::config::{self, Rule};
 use crate::env;
 use crate::error::Result;
 use crate::identity::Identity;
 use crate::profile::ProfileSet;
 use crate::registry::Registry;
+use crate::regmap::{self, Rule};
 use crate::settings::Settings;
 
 /// A registry and who logs in to it.
@@ -38,7 +38,7 @@ pub fn resolve(host: &str, settings: &Settings) -> Result<Resolved> {
 /// Resolves an already parsed registry.
 pub fn resolve_registry(registry: Registry, settings: &Settings) -> Result<Resolved> {
     let rule = match settings.map_file() {
-        Some(file) => config::find(&config::load(&file)?, &registry)
+        Some(file) => regmap::find(&regmap::load(&file)?, &registry)
             .cloned()
             .map(|rule| (rule, file)),
         None => None,

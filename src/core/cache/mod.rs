@@ -24,79 +24,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::{Deserialize, Serialize};
+mod entry;
+
+use entry::MAX_ENTRY_BYTES;
+pub use entry::{parse_entry, CacheEntry, FORMAT_VERSION, MAX_LIFETIME, MAX_TIMESTAMP};
 
 use crate::identity::Identity;
 use crate::safe_fs;
-use crate::secret::Secret;
-use crate::time::secs;
-
-/// The format version written into every entry.
-pub const FORMAT_VERSION: u32 = 1;
-
-/// 9999-12-31T23:59:59Z: no cache timestamp is later.
-pub const MAX_TIMESTAMP: u64 = 253_402_300_799;
-
-/// Entries larger than this are not cache files.
-const MAX_ENTRY_BYTES: u64 = 64 * 1024;
-
-/// ECR tokens live 12 hours; no entry may claim more (plus [`LIFETIME_SLACK`]).
-pub const MAX_LIFETIME: Duration = Duration::from_secs(12 * 3600);
-/// Allowance for clock differences between this machine and AWS.
-const LIFETIME_SLACK: u64 = 15 * 60;
-/// An entry requested more than this far in the future is not served.
-const FUTURE_SLACK: u64 = 5 * 60;
-
-/// A cached registry login.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CacheEntry {
-    /// Always [`FORMAT_VERSION`].
-    pub version: u32,
-    /// The registry host.
-    pub registry: String,
-    /// The full identity fingerprint the token belongs to.
-    pub identity: String,
-    /// A description of the identity (no secrets).
-    pub identity_label: String,
-    /// Registry user name (`AWS`).
-    pub username: String,
-    /// Registry password.
-    pub password: Secret,
-    /// When the token was requested, seconds since the epoch.
-    pub requested_at: u64,
-    /// When ECR said it expires, seconds since the epoch.
-    pub expires_at: u64,
-}
-
-impl CacheEntry {
-    /// Whether the entry should be used without refreshing: less than half of
-    /// its lifetime has passed.
-    pub fn is_fresh(&self, now: SystemTime) -> bool {
-        let now = secs(now);
-        let half_life = self.requested_at + self.expires_at.saturating_sub(self.requested_at) / 2;
-        now < half_life && now < self.expires_at
-    }
-
-    /// Why the entry must not be served at `now`, if it must not: it claims a
-    /// longer life than any ECR token has, or it was requested in the future
-    /// (the clock went back, or someone wrote the file by hand).
-    pub fn implausible(&self, now: SystemTime) -> Option<&'static str> {
-        if self.expires_at.saturating_sub(self.requested_at)
-            > MAX_LIFETIME.as_secs() + LIFETIME_SLACK
-        {
-            Some("claims a lifetime over 12 hours, which no ECR token has")
-        } else if self.requested_at > secs(now) + FUTURE_SLACK {
-            Some("was requested in the future")
-        } else {
-            None
-        }
-    }
-
-    /// How long the token is still valid (zero when expired).
-    pub fn remaining(&self, now: SystemTime) -> Duration {
-        Duration::from_secs(self.expires_at.saturating_sub(secs(now)))
-    }
-}
 
 /// Cache failures. None of them fails a `get`; they are reported as warnings.
 #[derive(Debug, thiserror::Error)]
@@ -465,32 +399,6 @@ fn read_file(path: &Path) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
-/// Parses the bytes of a cache entry file; the error says why it is unusable.
-pub fn parse_entry(bytes: &[u8]) -> Result<CacheEntry, &'static str> {
-    if bytes.len() as u64 > MAX_ENTRY_BYTES {
-        return Err("is too large");
-    }
-    #[derive(Deserialize)]
-    struct Version {
-        version: u32,
-    }
-    match serde_json::from_slice::<Version>(bytes) {
-        Ok(v) if v.version == FORMAT_VERSION => {}
-        Ok(_) => return Err("has another format version"),
-        Err(_) => return Err("is not valid JSON"),
-    }
-    let entry: CacheEntry = serde_json::from_slice(bytes).map_err(|_| "is malformed")?;
-    if entry.registry.is_empty() || entry.identity.len() < 16 || !entry.identity.is_ascii() {
-        return Err("is malformed");
-    }
-    // ECR tokens live 12 hours; anything past the year 9999 is not a token
-    // time (and would overflow SystemTime arithmetic on some platforms).
-    if entry.expires_at > MAX_TIMESTAMP || entry.requested_at > entry.expires_at {
-        return Err("has impossible timestamps");
-    }
-    Ok(entry)
-}
-
 /// Makes the cache root and any missing parents, 0700. Directories that
 /// exist are left as they are.
 fn create_root(dir: &Path) -> std::io::Result<()> {
@@ -505,126 +413,4 @@ fn create_root(dir: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::identity::SourceKind;
-
-    fn identity(fp: char) -> Identity {
-        Identity {
-            fingerprint: fp.to_string().repeat(64),
-            label: "test".into(),
-            source: SourceKind::Environment,
-            profile: None,
-            mfa: None,
-            assume_role: None,
-            session: None,
-        }
-    }
-
-    fn entry(id: &Identity, host: &str, requested_at: u64, expires_at: u64) -> CacheEntry {
-        CacheEntry {
-            version: FORMAT_VERSION,
-            registry: host.into(),
-            identity: id.fingerprint.clone(),
-            identity_label: id.label.clone(),
-            username: "AWS".into(),
-            password: Secret::new("pw"),
-            requested_at,
-            expires_at,
-        }
-    }
-
-    const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
-
-    #[test]
-    fn round_trip_and_identity_isolation() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path());
-        let (a, b) = (identity('a'), identity('b'));
-        let lock = cache.lock(&a, HOST, Duration::from_secs(1)).unwrap();
-        let e = entry(&a, HOST, 100, 200);
-        cache.put(&lock, &e).unwrap();
-        assert_eq!(cache.get(&a, HOST), Some(e.clone()));
-        assert_eq!(cache.get(&b, HOST), None);
-        assert_eq!(cache.entries(&a), vec![e]);
-        assert!(cache.entries(&b).is_empty());
-    }
-
-    #[test]
-    fn freshness_is_half_the_lifetime() {
-        let id = identity('a');
-        let e = entry(&id, HOST, 1000, 1000 + 12 * 3600);
-        let at = |s: u64| std::time::UNIX_EPOCH + Duration::from_secs(s);
-        assert!(e.is_fresh(at(1000 + 6 * 3600 - 1)));
-        assert!(!e.is_fresh(at(1000 + 6 * 3600)));
-        assert_eq!(e.remaining(at(1000 + 12 * 3600 + 5)), Duration::ZERO);
-    }
-
-    #[test]
-    fn implausible_entries_are_not_served() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path());
-        let id = identity('a');
-        let lock = cache.lock(&id, HOST, Duration::from_secs(1)).unwrap();
-        let now = secs(SystemTime::now());
-        #[rustfmt::skip]
-        let cases = [
-            ("a 12-hour token", now - 60, now + 12 * 3600 - 60, true),
-            ("12 hours and 10 minutes (clock skew)", now - 60, now + 12 * 3600 + 540, true),
-            ("13 hours", now - 60, now + 13 * 3600, false),
-            ("ten years", now - 60, now + 10 * 365 * 86400, false),
-            ("requested a minute ahead", now + 60, now + 3600, true),
-            ("requested an hour ahead", now + 3600, now + 7200, false),
-        ];
-        for (name, requested_at, expires_at, served) in cases {
-            cache
-                .put(&lock, &entry(&id, HOST, requested_at, expires_at))
-                .unwrap();
-            assert_eq!(cache.get(&id, HOST).is_some(), served, "{name}");
-            assert_eq!(cache.entries(&id).len(), usize::from(served), "{name}");
-        }
-    }
-
-    #[test]
-    fn corrupt_and_foreign_files_read_as_absent() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path());
-        let id = identity('a');
-        let lock = cache.lock(&id, HOST, Duration::from_secs(1)).unwrap();
-        let path = lock.dir.join(format!("{HOST}.json"));
-        for body in ["{not json", "{\"version\":2}", "{\"version\":1}", ""] {
-            fs::write(&path, body).unwrap();
-            assert_eq!(cache.get(&id, HOST), None, "{body}");
-        }
-        cache.put(&lock, &entry(&id, HOST, 1, 2)).unwrap();
-        assert!(cache.get(&id, HOST).is_some());
-    }
-
-    #[test]
-    fn second_lock_waits_then_times_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path());
-        let id = identity('a');
-        let _held = cache.lock(&id, HOST, Duration::from_secs(1)).unwrap();
-        let err = cache
-            .lock(&id, HOST, Duration::from_millis(50))
-            .unwrap_err();
-        assert!(err.to_string().contains("AWS_ECR_LOCK_TIMEOUT"), "{err}");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn permissions_are_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("ecr");
-        let cache = Cache::new(&root);
-        let id = identity('a');
-        let lock = cache.lock(&id, HOST, Duration::from_secs(1)).unwrap();
-        cache.put(&lock, &entry(&id, HOST, 1, 2)).unwrap();
-        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&root), 0o700);
-        assert_eq!(mode(&lock.dir), 0o700);
-        assert_eq!(mode(&lock.dir.join(format!("{HOST}.json"))), 0o600);
-    }
-}
+mod tests;

@@ -1,0 +1,24 @@
+//! The core: what a login is made of, with no AWS SDK and no front end in
+//! sight. Everything here is local (files and the environment's settings).
+//!
+//! - [`registry`]: which hostnames are ECR, and what they say (account,
+//!   region, partition, FIPS, dual-stack);
+//! - [`regmap`]: the registry → profile / role map (`~/.ecr/config.toml`);
+//! - [`profile`]: enough of the shared AWS files to know a profile's source;
+//! - [`identity`]: who is asking, fingerprinted from local configuration;
+//!   [`imds`]: whether the instance metadata service may be asked;
+//! - [`resolve`]: host → registry, map rule, identity: the one way in;
+//! - [`cache`]: the on-disk token cache, its trust rules and locks;
+//! - [`helper`]: the policy: cache first, then the token source, with
+//!   single-flight refreshes and the stale-but-valid fallback;
+//! - [`login`]: the login every front end hands out.
+
+pub mod cache;
+pub mod helper;
+pub mod identity;
+pub mod imds;
+pub mod login;
+pub mod profile;
+pub mod registry;
+pub mod regmap;
+pub mod resolve;

@@ -1,0 +1,14 @@
+//! Small support modules the rest builds on.
+//!
+//! - [`secret`]: values that never print ([`secret::Secret`]);
+//! - [`redact`]: making text from elsewhere safe to show;
+//! - [`log`]: diagnostics on stderr and in `AWS_ECR_LOG_FILE`;
+//! - [`safe_fs`]: opening files in shared places without following links
+//!   planted by someone else;
+//! - [`time`]: seconds since the epoch, and durations for people.
+
+pub mod log;
+pub mod redact;
+pub mod safe_fs;
+pub mod secret;
+pub mod time;

@@ -1,0 +1,72 @@
+//! Unit tests of [`super`].
+
+use super::*;
+use std::os::unix::fs::PermissionsExt;
+
+fn why(r: io::Result<impl Sized>) -> Why {
+    match r {
+        Err(e) => untrusted(&e).expect("untrusted").why.clone(),
+        Ok(_) => panic!("trusted"),
+    }
+}
+
+#[test]
+fn symlinks_fifos_and_writable_files_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let target = d.path().join("target");
+    std::fs::write(&target, "x").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = d.path().join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    assert_eq!(why(open_read(&link)), Why::Symlink);
+    assert_eq!(why(open_lock(&link)), Why::Symlink);
+    assert_eq!(why(open_append(&link)), Why::Symlink);
+    let fifo = d.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    assert_eq!(why(open_read(&fifo)), Why::NotRegular("FIFO"));
+    assert_eq!(why(open_lock(&fifo)), Why::NotRegular("FIFO"));
+    assert!(open_read(&target).is_ok());
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o666)).unwrap();
+    assert_eq!(why(open_read(&target)), Why::Writable { mode: 0o666 });
+    assert!(
+        open_append(&target).is_ok(),
+        "a log file's mode is its owner's"
+    );
+}
+
+#[test]
+fn directories_keep_their_mode() {
+    let d = tempfile::tempdir().unwrap();
+    let shared = d.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    assert_eq!(why(ensure_dir(&shared)), Why::Writable { mode: 0o1777 });
+    let mode = std::fs::metadata(&shared).unwrap().permissions().mode();
+    assert_eq!(mode & 0o7777, 0o1777);
+    // A private directory inside a sticky shared one is fine.
+    let mine = shared.join("mine");
+    ensure_dir(&mine).unwrap();
+    check_root(&mine).unwrap();
+    // Inside a world-writable, non-sticky one it is not.
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert!(matches!(
+        why(check_root(&mine)),
+        Why::ParentReplaceable { .. }
+    ));
+}
+
+#[test]
+fn write_atomic_replaces_a_planted_link_instead_of_following_it() {
+    let d = tempfile::tempdir().unwrap();
+    let outside = d.path().join("outside");
+    std::fs::write(&outside, "keep").unwrap();
+    std::os::unix::fs::symlink(&outside, d.path().join("entry.json")).unwrap();
+    write_atomic(d.path(), "entry.json", b"new").unwrap();
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep");
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("entry.json")).unwrap(),
+        "new"
+    );
+}
