@@ -80,11 +80,7 @@ fn key(mfa: &MfaProfile) -> String {
         h.update(part.as_bytes());
         h.update(b"\n");
     }
-    h.finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::support::hex(&h.finalize()[..16])
 }
 
 /// The kept session of `mfa`, if it is trusted and still valid.

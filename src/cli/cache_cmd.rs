@@ -6,7 +6,6 @@ use crate::cache::Cache;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::settings::Settings;
-use crate::time::human;
 
 fn enabled(settings: &Settings) -> Result<Cache> {
     Cache::from_settings(settings).ok_or(Error::CacheDisabled)
@@ -30,16 +29,7 @@ pub fn show(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
         text.push_str("no cached tokens\n");
     }
     for e in entries {
-        let state = if e.remaining(now).is_zero() {
-            "expired".to_string()
-        } else if e.is_fresh(now) {
-            format!("valid, {} left", human(e.remaining(now)))
-        } else {
-            format!(
-                "valid, {} left (refreshes on next use)",
-                human(e.remaining(now))
-            )
-        };
+        let state = e.state(now);
         let mine = current
             .as_ref()
             .is_some_and(|id| id.fingerprint == e.identity);

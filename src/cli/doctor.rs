@@ -90,11 +90,7 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
                 Some(e) if e.remaining(now).is_zero() => {
                     "expired (the next get calls ECR)".to_string()
                 }
-                Some(e) if e.is_fresh(now) => format!("valid, {} left", human(e.remaining(now))),
-                Some(e) => format!(
-                    "valid, {} left, past half-life (the next get refreshes)",
-                    human(e.remaining(now))
-                ),
+                Some(e) => e.state(now),
             };
             w(format!("cache        {} : {state}", cache.dir().display()))?;
         }

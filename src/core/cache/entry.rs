@@ -69,6 +69,22 @@ impl CacheEntry {
         }
     }
 
+    /// The entry's state at `now`, for people: `expired`, `valid, 5h 59m
+    /// left`, or `valid, 2h 0m left, past half-life (the next use refreshes it)`.
+    pub fn state(&self, now: SystemTime) -> String {
+        let left = self.remaining(now);
+        if left.is_zero() {
+            "expired".to_string()
+        } else if self.is_fresh(now) {
+            format!("valid, {} left", crate::time::human(left))
+        } else {
+            format!(
+                "valid, {} left, past half-life (the next use refreshes it)",
+                crate::time::human(left)
+            )
+        }
+    }
+
     /// How long the token is still valid (zero when expired).
     pub fn remaining(&self, now: SystemTime) -> Duration {
         Duration::from_secs(self.expires_at.saturating_sub(secs(now)))

@@ -191,11 +191,7 @@ impl Identity {
             hasher.update(p.as_bytes());
             hasher.update(b"\n");
         }
-        let fingerprint = hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let fingerprint = crate::support::hex(&hasher.finalize());
         Ok(Identity {
             fingerprint,
             label,
@@ -213,11 +209,7 @@ impl Identity {
         hasher.update(self.fingerprint.as_bytes());
         hasher.update(b"\nassume-role=");
         hasher.update(role_arn.as_bytes());
-        self.fingerprint = hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        self.fingerprint = crate::support::hex(&hasher.finalize());
         self.label = format!("role {role_arn} assumed with {}", self.label);
         self.assume_role = Some(role_arn.to_string());
         self
