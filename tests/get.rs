@@ -250,12 +250,13 @@ fn version_help_and_usage_errors() {
     let env = TestEnv::new();
     for flag in ["version", "-v", "--version"] {
         let run = env.run(&[flag], "");
-        assert_eq!(run.code, 0);
-        assert!(
-            run.stdout
-                .starts_with("docker-credential-ecr-login (ecr-login) "),
-            "{run:#?}"
+        let expected = format!(
+            "docker-credential-ecr-login (ecr-login) {} (commit {}, {})\n",
+            env!("CARGO_PKG_VERSION"),
+            env!("ECR_LOGIN_BUILD_COMMIT"),
+            env!("ECR_LOGIN_BUILD_TARGET"),
         );
+        assert_eq!((run.stdout.as_str(), run.code), (expected.as_str(), 0));
     }
     let run = env.run(&["--help"], "");
     assert!(run.code == 0 && run.stdout.contains("Usage:"));

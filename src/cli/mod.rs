@@ -42,9 +42,16 @@ pub enum ExitCode {
 
 pub use crate::BIN;
 
-/// `name (package) version`, as docker-credential-helpers prints it.
+/// `name (package) version (commit C, target T)`: docker-credential-helpers'
+/// `name (package) version`, plus what a bug report needs to name the binary
+/// (set by build.rs).
 pub fn version_line() -> String {
-    format!("{BIN} (ecr-login) {}", env!("CARGO_PKG_VERSION"))
+    format!(
+        "{BIN} (ecr-login) {} (commit {}, {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("ECR_LOGIN_BUILD_COMMIT"),
+        env!("ECR_LOGIN_BUILD_TARGET"),
+    )
 }
 
 fn usage() -> String {
