@@ -63,6 +63,8 @@ source "$HERE/lib/bed.sh"
 source "$HERE/lib/env.sh"
 # shellcheck source=lib/assert.sh
 source "$HERE/lib/assert.sh"
+# shellcheck source=lib/daemons.sh
+source "$HERE/lib/daemons.sh"
 # shellcheck source=lib/runner.sh
 source "$HERE/lib/runner.sh"
 
@@ -77,6 +79,10 @@ source "$HERE/scenarios/regions.sh"
 source "$HERE/scenarios/credentials.sh"
 # shellcheck source=scenarios/cache.sh
 source "$HERE/scenarios/cache.sh"
+# shellcheck source=scenarios/dockerd.sh
+source "$HERE/scenarios/dockerd.sh"
+# shellcheck source=scenarios/podman.sh
+source "$HERE/scenarios/podman.sh"
 
 if [[ "${ECR_E2E_INNER:-}" == 1 ]]; then
   inner "$@"

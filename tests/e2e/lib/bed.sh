@@ -6,10 +6,13 @@
 make_certs() {
   local d="$WORK/pki" san="" h
   mkdir -p "$d"
-  for h in "${REGISTRY_HOSTS_A[@]}" "$HOST_PUBLIC" "$HOST_PUBLIC_ALT" "$OTHER_HOST" "${API_HOSTS[@]}"; do
+  # every name the suite serves, except HOST_WRONG_NAME (a client that checks
+  # certificates must refuse it)
+  for h in "${REGISTRY_HOSTS_A[@]}" "${REGISTRY_HOSTS_A6[@]}" "$HOST_PUBLIC" "$HOST_PUBLIC_ALT" \
+    "$OTHER_HOST" "${API_HOSTS[@]}"; do
     san+="DNS:$h,"
   done
-  san+="IP:$IP_ECR,IP:$IP_PUBLIC,IP:$IP_OTHER,IP:$IP_API,IP:127.0.0.1"
+  san+="IP:$IP_ECR,IP:$IP_PUBLIC,IP:$IP_OTHER,IP:$IP_API,IP:127.0.0.1,IP:$IP6_ECR"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 -subj "/CN=ecr-login e2e test CA" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
@@ -35,6 +38,7 @@ setup_namespace_files() {
     echo "127.0.0.1 localhost"
     echo "::1 localhost"
     for h in "${REGISTRY_HOSTS_A[@]}"; do echo "$IP_ECR $h"; done
+    for h in "${REGISTRY_HOSTS_A6[@]}" "$HOST_WRONG_NAME"; do echo "$IP6_ECR $h"; done
     echo "$IP_PUBLIC $HOST_PUBLIC $HOST_PUBLIC_ALT"
     echo "$IP_OTHER $OTHER_HOST"
     for h in "${API_HOSTS[@]}"; do echo "$IP_API $h"; done
@@ -42,9 +46,17 @@ setup_namespace_files() {
   mount --bind "$WORK/hosts" /etc/hosts || die "bind-mounting /etc/hosts failed"
   mount --bind "$WORK/pki/ca-bundle.crt" /etc/ssl/certs/ca-certificates.crt \
     || die "bind-mounting the CA bundle failed"
-  # docker CLI and containers/image also look in per-host cert dirs; give them our CA too.
-  mkdir -p "$WORK/empty"
-  if [[ -d /etc/docker ]]; then mount --bind "$WORK/empty" /etc/docker || true; fi
+  # dockerd and the docker CLI also look in per-host cert dirs (/etc/docker/certs.d/HOST/
+  # ca.crt): the suite's copy of /etc/docker holds only those, with our CA.
+  mkdir -p "$WORK/etc-docker"
+  for h in "${REGISTRY_HOSTS_A[@]}" "${REGISTRY_HOSTS_A6[@]}" "$HOST_WRONG_NAME" "$HOST_PUBLIC" \
+    "$HOST_PUBLIC_ALT" "$OTHER_HOST"; do
+    mkdir -p "$WORK/etc-docker/certs.d/$h"
+    cp "$WORK/pki/ca.pem" "$WORK/etc-docker/certs.d/$h/ca.crt"
+  done
+  if [[ -d /etc/docker ]]; then
+    mount --bind "$WORK/etc-docker" /etc/docker || die "bind-mounting /etc/docker failed"
+  fi
   if [[ -d /etc/containers ]]; then
     mkdir -p "$WORK/etc-containers"
     cp -a /etc/containers/. "$WORK/etc-containers/"
@@ -58,6 +70,7 @@ setup_namespace_files() {
   cat >"$WORK/policy.json" <<'EOF'
 {"default": [{"type": "insecureAcceptAnything"}]}
 EOF
+  cp "$WORK/policy.json" /etc/containers/policy.json   # what podman and buildah read
 }
 
 registry_config() { # registry_config DIR ADDR TLS(yes|no) NAME
@@ -72,7 +85,7 @@ storage:
   delete:
     enabled: true
 http:
-  addr: $addr
+  addr: "$addr"
   secret: e2e-$name-secret
 EOF
   if [[ "$tls" == yes ]]; then
@@ -101,10 +114,14 @@ start_registry() { # start_registry NAME IP USER PASSWORD [http-twin]
   htpasswd -Bbn "$user" "$pw" >"$d/htpasswd" || die "htpasswd failed"
   registry_config "$d" "$ip:443" yes "$name" >"$d/config.yml"
   start_bg "registry-$name" "$d/registry.log" docker-registry serve "$d/config.yml"
-  if [[ "$twin" == http-twin ]]; then
-    registry_config "$d" "$ip:80" no "$name" >"$d/config-http.yml"
-    start_bg "registry-$name-http" "$d/registry-http.log" docker-registry serve "$d/config-http.yml"
-  fi
+  if [[ "$twin" == http-twin ]]; then add_listener "$name" "$ip:80" no http; fi
+}
+
+add_listener() { # add_listener NAME ADDR TLS(yes|no) SUFFIX : one more process serving
+  # registry NAME's storage and htpasswd on ADDR; its log is registry-SUFFIX.log
+  local name="$1" addr="$2" tls="$3" suffix="$4" d="$WORK/registry-$1"
+  registry_config "$d" "$addr" "$tls" "$name" >"$d/config-$suffix.yml"
+  start_bg "registry-$name-$suffix" "$d/registry-$suffix.log" docker-registry serve "$d/config-$suffix.yml"
 }
 
 registry_ready() { # 401 on /v2/ means up with auth
@@ -130,11 +147,14 @@ start_bed() {
   start_registry ecr "$IP_ECR" AWS "$PW_A" http-twin
   start_registry public "$IP_PUBLIC" AWS "$PW_PUBLIC" http-twin
   start_registry other "$IP_OTHER" "$OTHER_USER" "$OTHER_PW"
+  # account A's registry on [::1]:443 as well (TLS), for the dual-stack names
+  add_listener ecr "[$IP6_ECR]:443" yes ipv6
   wait_for 30 "registry $HOST_A" registry_ready "$HOST_A" "$IP_ECR"
   wait_for 30 "registry $HOST_PUBLIC" registry_ready "$HOST_PUBLIC" "$IP_PUBLIC"
   wait_for 30 "registry $OTHER_HOST" registry_ready "$OTHER_HOST" "$IP_OTHER"
   wait_for 30 "plain-HTTP twin of $HOST_A" http_registry_ready "$IP_ECR"
   wait_for 30 "plain-HTTP twin of $HOST_PUBLIC" http_registry_ready "$IP_PUBLIC"
+  wait_for 30 "registry $HOST_DUAL on [$IP6_ECR]:443" registry_ready "$HOST_DUAL" "[$IP6_ECR]"
   # the emulator's TLS listener, reached by name through our /etc/hosts and CA bundle
   wait_for 10 "emulator TLS listener" curl -sf --max-time 2 https://api.ecr.us-east-1.amazonaws.com/__health
 
@@ -146,9 +166,9 @@ start_bed() {
   # Seed the registries (static credentials, no helper) so that every scenario
   # can pull e2e/hello:v1 whatever ran before it.
   local ref
-  for ref in "$HOST_A:$PW_A" "$HOST_PUBLIC:$PW_PUBLIC"; do
+  for ref in "$HOST_A:AWS:$PW_A" "$HOST_PUBLIC:AWS:$PW_PUBLIC" "$OTHER_HOST:$OTHER_USER:$OTHER_PW"; do
     timeout 60 skopeo --policy "$WORK/policy.json" copy --retry-times 0 --quiet \
-      --dest-creds "AWS:${ref#*:}" "oci:$WORK/image:v1" "docker://${ref%%:*}/e2e/hello:v1" \
+      --dest-creds "${ref#*:}" "oci:$WORK/image:v1" "docker://${ref%%:*}/e2e/hello:v1" \
       >"$WORK/logs/seed.log" 2>&1 || { cat "$WORK/logs/seed.log" >&2; die "seeding ${ref%%:*} failed"; }
   done
 

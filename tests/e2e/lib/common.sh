@@ -10,6 +10,9 @@ IP_ECR=127.42.0.2      # registry of account 123456789012 (all its ECR hostnames
 IP_PUBLIC=127.42.0.3   # registry for public.ecr.aws
 IP_OTHER=127.42.0.4    # an unrelated htpasswd registry (docker login)
 IP_API=127.42.0.10     # emulator's TLS listener (the real API endpoint names)
+IP6_ECR=::1            # account 123456789012's registry again, for its dual-stack names:
+                       # dockerd 20.10 treats 127.0.0.0/8 (but not ::1) as insecure and
+                       # then skips certificate checks, so the daemon's scenarios use ::1
 ACCT_A=123456789012
 ACCT_B=210987654321
 PW_A="$ACCT_A-auth-token"
@@ -23,10 +26,13 @@ HOST_B="$ACCT_B.dkr.ecr.us-east-1.amazonaws.com"   # served by account A's regis
 HOST_FIPS="$ACCT_A.dkr.ecr-fips.us-east-1.amazonaws.com"
 HOST_CN="$ACCT_A.dkr.ecr.cn-north-1.amazonaws.com.cn"
 HOST_GOV="$ACCT_A.dkr.ecr.us-gov-west-1.amazonaws.com"
-HOST_DUAL="$ACCT_A.dkr-ecr.us-east-1.on.aws"              # dual-stack registry name
+HOST_DUAL="$ACCT_A.dkr-ecr.us-east-1.on.aws"              # dual-stack registry name (on ::1)
+HOST_DUAL_B="$ACCT_B.dkr-ecr.us-east-1.on.aws"            # account B's, on A's registry (::1)
+HOST_WRONG_NAME=wrong-name.e2e.test   # on ::1 too, but not in the server certificate
 HOST_PUBLIC=public.ecr.aws
 HOST_PUBLIC_ALT=ecr-public.aws.com
-REGISTRY_HOSTS_A=("$HOST_A" "$HOST_B" "$HOST_FIPS" "$HOST_CN" "$HOST_GOV" "$HOST_DUAL")
+REGISTRY_HOSTS_A=("$HOST_A" "$HOST_B" "$HOST_FIPS" "$HOST_CN" "$HOST_GOV")   # on IP_ECR
+REGISTRY_HOSTS_A6=("$HOST_DUAL" "$HOST_DUAL_B")                                 # on IP6_ECR
 API_HOSTS=(
   api.ecr.us-east-1.amazonaws.com api.ecr-fips.us-east-1.amazonaws.com
   ecr.us-east-1.api.aws ecr-fips.us-east-1.api.aws

@@ -8,26 +8,23 @@ outer() {
   local -A need=([docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl
     [htpasswd]=apache2-utils [unshare]=util-linux [ip]=iproute2 [curl]=curl [jq]=jq
     [python3]=python3 [timeout]=coreutils
-    [update-ca-certificates]=ca-certificates)
+    [update-ca-certificates]=ca-certificates
+    [dockerd]=docker.io [containerd]=containerd [runc]=runc [podman]=podman [buildah]=buildah)
   local missing=() cmd
   for cmd in "${!need[@]}"; do
     command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
   done
+  # the daemon scenarios use Debian's CLI (another `docker` may come first on PATH)
+  [[ -x "$DOCKER_DEB" ]] || missing+=(docker.io)
   if ((${#missing[@]})); then
-    note "installing Debian packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    timeout 600 apt-get update -q >/dev/null || die "apt-get update failed"
-    timeout 900 apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
-      || die "apt-get install ${missing[*]} failed"
+    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+    install_packages "${missing[@]}"
     for cmd in "${!need[@]}"; do
       command -v "$cmd" >/dev/null 2>&1 || die "'$cmd' still missing after installing ${need[$cmd]}"
     done
+    [[ -x "$DOCKER_DEB" ]] || die "$DOCKER_DEB still missing after installing docker.io"
   fi
   [[ -s /etc/ssl/certs/ca-certificates.crt ]] || die "/etc/ssl/certs/ca-certificates.crt missing (ca-certificates)"
-  command -v docker >/dev/null 2>&1 \
-    || die "the docker CLI is required (no daemon needed) and is not on PATH"
-  # Debian's docker-registry package may start a service on :5000 on machines with
-  # an init system; the suite never uses it (its registries live in the namespace).
 
   "$REPO/scripts/emulator/install" || die "could not install the emulator venv (scripts/emulator/install)"
 
@@ -60,4 +57,26 @@ outer() {
   fi
   rm -f "$status"
   return "$rc"
+}
+
+install_packages() { # install_packages PKG... : apt-get, without starting any service
+  # docker.io, containerd and docker-registry start services on machines with an init
+  # system; the suite starts its own, privately, so a policy-rc.d keeps apt from
+  # starting those (removed afterwards; a machine's own policy-rc.d is left alone).
+  local t0=$SECONDS policy="" rc=0 lock=(-o DPkg::Lock::Timeout=300)
+  note "installing Debian packages: $*"
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# ecr-login e2e: no service starts during its apt-get install\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! timeout 600 apt-get "${lock[@]}" update -q >/dev/null; then
+    rc=1; note "apt-get update failed"
+  elif ! timeout 900 apt-get "${lock[@]}" install -y -q --no-install-recommends "$@" >/dev/null; then
+    rc=1; note "apt-get install $* failed"
+  fi
+  [[ -z "$policy" ]] || rm -f "$policy"
+  ((rc == 0)) || die "could not install the suite's Debian packages"
+  note "apt-get update + install: $((SECONDS - t0))s"
 }

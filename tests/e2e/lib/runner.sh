@@ -39,6 +39,7 @@ inner() {
   echo "e2e: bed up in $((SECONDS - t0))s: emulator $EMU_HTTP + https://$IP_API:443;" \
     "registries $IP_ECR (acct $ACCT_A), $IP_PUBLIC (public.ecr.aws), $IP_OTHER ($OTHER_HOST)" >&2
   echo "e2e: helper: $ECR_LOGIN_BIN" >&2
+  client_versions | sed 's/^/e2e: /' >&2
 
   local name sel filtered=()
   for name in "${SCENARIOS[@]}"; do
@@ -49,6 +50,11 @@ inner() {
     fi
   done
   ((${#filtered[@]})) || die "no scenario matches: $*"
+  if [[ " ${filtered[*]}" == *" dockerd_"* ]]; then
+    t0=$SECONDS
+    start_dockerd
+    echo "e2e: dockerd up in $((SECONDS - t0))s on $DOCKERD_SOCK" >&2
+  fi
   for name in "${filtered[@]}"; do run_scenario "$name"; done
   echo
   ((FAILED == 0)) || echo "failed: ${FAILED_NAMES[*]}"
