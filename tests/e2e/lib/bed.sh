@@ -9,7 +9,7 @@ make_certs() {
   # every name the suite serves, except HOST_WRONG_NAME (a client that checks
   # certificates must refuse it)
   for h in "${REGISTRY_HOSTS_A[@]}" "${REGISTRY_HOSTS_A6[@]}" "$HOST_PUBLIC" "$HOST_PUBLIC_ALT" \
-    "$OTHER_HOST" "${API_HOSTS[@]}"; do
+    "$OTHER_HOST" "$OTHER_HOST6" "${API_HOSTS[@]}"; do
     san+="DNS:$h,"
   done
   san+="IP:$IP_ECR,IP:$IP_PUBLIC,IP:$IP_OTHER,IP:$IP_API,IP:127.0.0.1,IP:$IP6_ECR"
@@ -38,7 +38,7 @@ setup_namespace_files() {
     echo "127.0.0.1 localhost"
     echo "::1 localhost"
     for h in "${REGISTRY_HOSTS_A[@]}"; do echo "$IP_ECR $h"; done
-    for h in "${REGISTRY_HOSTS_A6[@]}" "$HOST_WRONG_NAME"; do echo "$IP6_ECR $h"; done
+    for h in "${REGISTRY_HOSTS_A6[@]}" "$HOST_WRONG_NAME" "$OTHER_HOST6"; do echo "$IP6_ECR $h"; done
     echo "$IP_PUBLIC $HOST_PUBLIC $HOST_PUBLIC_ALT"
     echo "$IP_OTHER $OTHER_HOST"
     for h in "${API_HOSTS[@]}"; do echo "$IP_API $h"; done
@@ -50,7 +50,7 @@ setup_namespace_files() {
   # ca.crt): the suite's copy of /etc/docker holds only those, with our CA.
   mkdir -p "$WORK/etc-docker"
   for h in "${REGISTRY_HOSTS_A[@]}" "${REGISTRY_HOSTS_A6[@]}" "$HOST_WRONG_NAME" "$HOST_PUBLIC" \
-    "$HOST_PUBLIC_ALT" "$OTHER_HOST"; do
+    "$HOST_PUBLIC_ALT" "$OTHER_HOST" "$OTHER_REG6"; do
     mkdir -p "$WORK/etc-docker/certs.d/$h"
     cp "$WORK/pki/ca.pem" "$WORK/etc-docker/certs.d/$h/ca.crt"
   done
@@ -124,9 +124,11 @@ add_listener() { # add_listener NAME ADDR TLS(yes|no) SUFFIX : one more process 
   start_bg "registry-$name-$suffix" "$d/registry-$suffix.log" docker-registry serve "$d/config-$suffix.yml"
 }
 
-registry_ready() { # 401 on /v2/ means up with auth
+registry_ready() { # registry_ready HOST[:PORT] ADDR : 401 on /v2/ means up with auth
+  local hp="$1"
+  [[ "$hp" == *:* ]] || hp="$hp:443"
   [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$WORK/pki/ca.pem" \
-    --resolve "$1:443:$2" "https://$1/v2/")" == 401 ]]
+    --resolve "$hp:$2" "https://$hp/v2/")" == 401 ]]
 }
 
 http_registry_ready() {
@@ -149,12 +151,14 @@ start_bed() {
   start_registry other "$IP_OTHER" "$OTHER_USER" "$OTHER_PW"
   # account A's registry on [::1]:443 as well (TLS), for the dual-stack names
   add_listener ecr "[$IP6_ECR]:443" yes ipv6
+  add_listener other "[$IP6_ECR]:5443" yes ipv6
   wait_for 30 "registry $HOST_A" registry_ready "$HOST_A" "$IP_ECR"
   wait_for 30 "registry $HOST_PUBLIC" registry_ready "$HOST_PUBLIC" "$IP_PUBLIC"
   wait_for 30 "registry $OTHER_HOST" registry_ready "$OTHER_HOST" "$IP_OTHER"
   wait_for 30 "plain-HTTP twin of $HOST_A" http_registry_ready "$IP_ECR"
   wait_for 30 "plain-HTTP twin of $HOST_PUBLIC" http_registry_ready "$IP_PUBLIC"
   wait_for 30 "registry $HOST_DUAL on [$IP6_ECR]:443" registry_ready "$HOST_DUAL" "[$IP6_ECR]"
+  wait_for 30 "registry $OTHER_REG6" registry_ready "$OTHER_REG6" "[$IP6_ECR]"
   # the emulator's TLS listener, reached by name through our /etc/hosts and CA bundle
   wait_for 10 "emulator TLS listener" curl -sf --max-time 2 https://api.ecr.us-east-1.amazonaws.com/__health
 

@@ -20,6 +20,8 @@ PW_PUBLIC=public-auth-token
 OTHER_HOST=registry.e2e.test
 OTHER_USER=alice
 OTHER_PW=wonderland-e2e
+OTHER_HOST6=other6.e2e.test           # the same registry on [::1]:5443 (for dockerd, see IP6_ECR)
+OTHER_REG6="$OTHER_HOST6:5443"
 
 HOST_A="$ACCT_A.dkr.ecr.us-east-1.amazonaws.com"
 HOST_B="$ACCT_B.dkr.ecr.us-east-1.amazonaws.com"   # served by account A's registry
