@@ -66,6 +66,17 @@ setup_namespace_files() {
     mount --bind "$WORK/etc-containers" /etc/containers || die "bind-mounting /etc/containers failed"
   fi
   touch /etc/containers/registries.conf
+  # What the daemons and clients write outside their own directories stays in the
+  # namespace: dockerd makes /run/docker/plugins whatever its exec root; podman, buildah
+  # and skopeo keep a blob-info cache in /var/lib/containers/cache whatever --root.
+  mount -t tmpfs -o mode=0755 ecr-login-e2e-run /run || die "mounting a tmpfs on /run failed"
+  if [[ ! -d /var/lib/containers ]]; then
+    # shellcheck disable=SC2034  # read by cleanup (lib/common.sh)
+    mkdir /var/lib/containers && CREATED_VAR_LIB_CONTAINERS=1
+  fi
+  mkdir -p "$WORK/var-lib-containers"
+  mount --bind "$WORK/var-lib-containers" /var/lib/containers \
+    || die "bind-mounting /var/lib/containers failed"
   cp /etc/containers/registries.conf "$WORK/registries.conf.orig"
   cat >"$WORK/policy.json" <<'EOF'
 {"default": [{"type": "insecureAcceptAnything"}]}

@@ -49,6 +49,7 @@ PUBLIC_TARGET=SpencerFrontendService.GetAuthorizationToken
 
 PIDS=()        # "name:pid" of every background process we started
 WORK=""
+CREATED_VAR_LIB_CONTAINERS=""
 PASSED=0
 FAILED=0
 FAILED_NAMES=()
@@ -64,6 +65,9 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  if [[ -n "$CREATED_VAR_LIB_CONTAINERS" ]]; then
+    umount /var/lib/containers && rmdir /var/lib/containers
+  fi
   if [[ -n "$WORK" && -d "$WORK" ]]; then
     if [[ "${E2E_KEEP:-}" == 1 ]]; then
       echo "e2e: work dir kept: $WORK" >&2
