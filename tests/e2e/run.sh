@@ -8,36 +8,49 @@
 #   E2E_VERBOSE=1                    print every scenario's log, not only failing ones'
 #
 # Needs root (unshare, bind mounts, port 443 on loopback). Installs what it needs
-# (Debian: docker-registry skopeo openssl apache2-utils util-linux iproute2 curl jq;
-# PyPI: moto, into .venv-e2e) and fails loudly if it cannot. The `docker` CLI must
-# already be installed (no daemon is needed or used).
+# (Debian: docker-registry skopeo openssl apache2-utils util-linux iproute2 curl jq
+# docker.io podman buildah, with a policy-rc.d so that apt starts no service;
+# PyPI: moto, into .venv-e2e) and fails loudly if it cannot.
 #
 # The scenarios run inside private mount, network and PID namespaces: the network
 # namespace has only its own loopback interface, so nothing can leave the
-# machine; /etc/hosts and the system CA bundle are bind-mounted over with the
-# suite's own (ECR hostnames -> 127.42.0.x, test CA trusted); when the suite
+# machine; /etc/hosts, the system CA bundle, /etc/docker and /etc/containers are
+# bind-mounted over with the suite's own (ECR hostnames -> 127.42.0.x or ::1, test
+# CA trusted), /run is a tmpfs and /var/lib/containers the suite's; when the suite
 # ends, every process it started is stopped by PID, and the PID namespace
 # guarantees nothing outlives it.
 #
-# The bed: a moto-based ECR/ECR Public API emulator (scripts/emulator) on
-# http://127.0.0.1:PORT (reached with AWS_ENDPOINT_URL_ECR[_PUBLIC]) and on
+# The bed (lib/bed.sh): a moto-based ECR/ECR Public API emulator (scripts/emulator)
+# on http://127.0.0.1:PORT (reached with AWS_ENDPOINT_URL_ECR[_PUBLIC]) and on
 # https://127.42.0.10:443 under the real endpoint names (api.ecr.<region>...,
 # api.ecr-fips..., ecr.<region>.api.aws, api.ecr-public.us-east-1...); Debian's
 # docker-registry (htpasswd + TLS) for account 123456789012's hostnames (all
-# partitions, FIPS, dual-stack; 210987654321's name points there too and is
+# partitions, FIPS, dual-stack; 210987654321's names point there too and are
 # refused), for public.ecr.aws, and an unrelated registry for `docker login`.
 # Clients: skopeo (credHelpers; registries.conf credential-helpers, since
-# skopeo ignores "credsStore") and the docker CLI without a daemon (manifest
-# inspect/create/push, login). Two client behaviours shape the bed:
+# skopeo ignores "credsStore"), the docker CLI without a daemon (manifest
+# inspect/create/push, login), a real dockerd with Debian's docker CLI (pull,
+# push, BuildKit and legacy builds, login; lib/daemons.sh, started only when a
+# dockerd_ scenario is selected), podman and buildah (pull, push). Client
+# behaviours that shape the bed:
 #  * the docker CLI treats any registry whose name resolves to a loopback
 #    address as insecure, and `docker manifest push` then uses plain HTTP, so
 #    the ECR-side registries also have a plain-HTTP twin on port 80;
+#  * dockerd 20.10 treats 127.0.0.0/8 (not ::1) as insecure: it skips certificate
+#    checks there and falls back to plain HTTP, so account A's registry and the
+#    unrelated one also listen with TLS on [::1] (the dual-stack names, and
+#    other6.e2e.test:5443), where the daemon checks the certificate;
 #  * skopeo 1.9 reads $DOCKER_CONFIG/config.json credHelpers but not credsStore.
 # Helper behaviour checked beyond the clients: the get/store/erase/list protocol,
 # cache hits and half-life refresh (cache entries aged in place), stale-token fallback, single-flight
 # refresh under 8 concurrent gets, API errors and AWS_ECR_TIMEOUT, missing
 # credentials failing fast, instance-metadata and profile credentials, and that
 # AWS_ECR_LOG=debug leaks no secret.
+#
+# Layout: lib/ holds the machinery (common: constants and process bookkeeping;
+# outer: install, build, enter the namespaces; bed; daemons; env: per-scenario
+# environment; assert; runner), scenarios/ one file per topic, each defining t_NAME
+# functions and appending NAME to SCENARIOS.
 #
 # Last line: "N passed, M failed"; exit status 0 only when M is 0.
 set -uo pipefail

@@ -14,7 +14,8 @@
 # certificate does not cover.
 
 SCENARIOS+=(dockerd_credhelpers dockerd_credsstore dockerd_tls_verified
-  dockerd_login_other_registry dockerd_no_credentials dockerd_other_account_refused)
+  dockerd_login_other_registry dockerd_no_credentials dockerd_other_account_refused
+  dockerd_legacy_build_credsstore_cold)
 
 DOCKER_LOG6="registry-ecr/registry-ipv6.log"   # under $WORK: account A's registry on [::1]:443
 
@@ -237,4 +238,28 @@ t_dockerd_other_account_refused() {
   grep -qE "^get stdin=$HOST_DUAL_B rc=0 " <<<"$(helper_calls)" || fail "the helper should hand out B's token"
   emu /__calls | jq -e --arg b "$ACCT_B" '[.calls[] | select(.registryIds == [$b])] | length == 1' >/dev/null \
     || fail "expected one GetAuthorizationToken with registryIds [$ACCT_B]"
+}
+
+t_dockerd_legacy_build_credsstore_cold() {
+  # A limit the README states: with credsStore, the legacy builder (DOCKER_BUILDKIT=0)
+  # gets only the credentials the store lists, and the helper lists its cached
+  # registries. On a cold cache the FROM pull fails with "no basic auth credentials".
+  # BuildKit asks the helper per registry and works cold; after that (a token cached)
+  # the legacy build works too.
+  via_http
+  docker_config '{"credsStore": "ecr-login"}'
+  dockerd_env
+  emu_reset
+  mkdir -p "$T/build"
+  printf 'FROM %s\nLABEL org.example.e2e=cold\n' "$HOST_DUAL/e2e/hello:v1" >"$T/build/Dockerfile"
+  DOCKER_BUILDKIT=0 fails "${D[@]}" build --pull "$T/build"
+  contains "$ERR" 'no basic auth credentials'
+  helper_calls
+  grep -qE '^list .*rc=0' <<<"$(helper_calls)" || fail "the legacy build did not list the store"
+  (($(helper_gets) == 0)) || fail "expected no get before the pull"
+  DOCKER_BUILDKIT=1 ok "${D[@]}" build --progress plain -t "$HOST_DUAL/e2e/cold:buildkit" "$T/build"
+  (($(helper_gets) >= 1)) || fail "BuildKit did not ask the helper"
+  DOCKER_BUILDKIT=0 ok "${D[@]}" build --pull -t "$HOST_DUAL/e2e/cold:legacy" "$T/build"
+  contains "$ALL" 'Successfully tagged'
+  (($(emu_count "$ECR_TARGET") == 1)) || fail "expected one GetAuthorizationToken"
 }
