@@ -32,6 +32,8 @@ inner() {
   trap cleanup EXIT
   trap 'exit 143' TERM INT
   ip link set lo up || die "cannot bring up lo in the network namespace"
+  ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/128' \
+    || die "no IPv6 loopback (::1) in the network namespace: the dockerd scenarios need it (is IPv6 disabled on this kernel?)"
   WORK="$(mktemp -d /tmp/ecr-login-e2e.XXXXXX)"
   mkdir -p "$WORK/logs" "$WORK/t"
   local t0=$SECONDS
