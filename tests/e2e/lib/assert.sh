@@ -59,3 +59,7 @@ pull_image() { # pull_image REF [TEXT] : copy to a dir: and check the layer's co
   [[ -n "$found" ]] || fail "no pulled layer holds hello.txt = '$want'"
 }
 inspect_image() { ok "${SKOPEO[@]}" inspect --retry-times 0 "docker://$1"; contains "$ALL" '"Digest"'; }
+registry_has_tag() { # registry_has_tag REPO TAG : account A's registry stores REPO:TAG
+  [[ -s "$WORK/registry-ecr/data/docker/registry/v2/repositories/$1/_manifests/tags/$2/current/link" ]] \
+    || fail "account A's registry has no $1:$2"
+}

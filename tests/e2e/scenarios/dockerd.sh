@@ -45,11 +45,6 @@ drop_local_image() { # drop_local_image REF : remove REF from the daemon's store
   fails "${D[@]}" image inspect "$1"
 }
 
-registry_has_tag() { # registry_has_tag REPO TAG : account A's registry stores REPO:TAG
-  [[ -s "$WORK/registry-ecr/data/docker/registry/v2/repositories/$1/_manifests/tags/$2/current/link" ]] \
-    || fail "account A's registry has no $1:$2"
-}
-
 daemon_requests() { # daemon_requests LOG URI-REGEX : how many requests from dockerd for
   # that URI a registry process (log under $WORK) let through its htpasswd. User agents:
   # docker/20.10... (pull, push, legacy builder), containerd/... (BuildKit's resolver).
