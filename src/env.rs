@@ -68,3 +68,7 @@ pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
 pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
 /// The per-user runtime directory (Podman's default auth file lives there).
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+/// The standard AWS variable `AWS_ENDPOINT_URL_SSO_OIDC` (`login`'s device authorization).
+pub const AWS_ENDPOINT_URL_SSO_OIDC: &str = "AWS_ENDPOINT_URL_SSO_OIDC";
+/// Where `aws login` keeps its sessions (default `~/.aws/login/cache`), as the SDK reads it.
+pub const AWS_LOGIN_CACHE_DIRECTORY: &str = "AWS_LOGIN_CACHE_DIRECTORY";

@@ -79,6 +79,26 @@ pub enum FetchError {
     /// An MFA step failed.
     #[error("{0}")]
     Mfa(String),
+    /// The IAM Identity Center (SSO) sign-in is missing, expired or refused.
+    #[error("the SSO sign-in of profile {profile} {state}: run `{command}` (or `docker-credential-ecr-login login --profile {profile}`)")]
+    SsoSignIn {
+        /// The profile with the SSO settings.
+        profile: String,
+        /// What is wrong (`has expired`, `is missing`, ...).
+        state: String,
+        /// `aws sso login --profile P` or `aws sso login --sso-session S`.
+        command: String,
+    },
+    /// The `aws login` session is missing, expired or cannot be refreshed.
+    #[error(
+        "the `aws login` session of profile {profile} {state}: run `aws login --profile {profile}`"
+    )]
+    LoginSession {
+        /// The profile with `login_session`.
+        profile: String,
+        /// What is wrong.
+        state: String,
+    },
     /// Anything else the SDK reported.
     #[error("ECR request failed: {0}")]
     Other(String),
@@ -97,6 +117,8 @@ impl FetchError {
             FetchError::Empty(_) | FetchError::MalformedToken(_) => "the endpoint did not answer like ECR: check AWS_ENDPOINT_URL_ECR",
             FetchError::AssumeRole { .. } => "check the role's trust policy (it must trust the identity above) and that the identity may call sts:AssumeRole on it",
             FetchError::WebIdentity { .. } => "check the role's trust policy (the cluster's OIDC provider, the service account in the condition) and that STS is reachable",
+            FetchError::SsoSignIn { .. } => "sign in again with the command above (AWS CLI v2), or with `docker-credential-ecr-login login --profile <profile>` (no AWS CLI needed)",
+            FetchError::LoginSession { .. } => "sign in again with `aws login --profile <profile>` (AWS CLI 2.32 or later)",
             FetchError::Mfa(_) => "run `docker-credential-ecr-login login --profile <profile>` in a terminal; check mfa_serial, source_profile and the role's trust policy",
             FetchError::Other(_) => "run again with AWS_ECR_LOG=debug for details",
         }
@@ -142,6 +164,37 @@ where
 }
 
 pub(crate) fn credentials_error(e: CredentialsError, identity: &Identity) -> FetchError {
+    let chain = error_chain(&e);
+    if let Some(sso) = &identity.sso {
+        // The portal refusing the token, or a refresh that failed: a new
+        // sign-in is the fix. (A network error stays one.)
+        let refused = [
+            "Unauthorized",
+            "InvalidGrant",
+            "expired",
+            "Session token not found",
+        ];
+        if refused.iter().any(|r| chain.contains(r)) {
+            return FetchError::SsoSignIn {
+                profile: sso.profile.clone(),
+                state: format!("was refused ({})", first_line(&chain)),
+                command: sso.sign_in_command(),
+            };
+        }
+    }
+    if let Some(login) = &identity.login_session {
+        if chain.contains("Login token") {
+            let state = if chain.contains("expired") {
+                "has expired".to_string()
+            } else {
+                format!("cannot be used ({})", first_line(&chain))
+            };
+            return FetchError::LoginSession {
+                profile: login.profile.clone(),
+                state,
+            };
+        }
+    }
     match e {
         CredentialsError::CredentialsNotLoaded(_) => {
             FetchError::NoCredentials(format!(" (looked for {})", identity.label))
@@ -167,4 +220,13 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         next = e.source();
     }
     parts.join(": ")
+}
+
+/// At most 200 characters of the first line of `text`.
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    match line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", &line[..i]),
+        None => line.to_string(),
+    }
 }

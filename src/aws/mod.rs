@@ -9,6 +9,8 @@
 //!   of ECR or ECR Public, and the API endpoint a registry uses;
 //! - [`sts`]: assuming roles, with keys or with a web-identity token;
 //! - [`mfa`]: MFA for assume-role profiles (prompt, kept session);
+//! - [`sign_in`]: the caches of SSO and `aws login` sign-ins (read to
+//!   explain, and written by [`device`], SSO's device-authorization flow);
 //! - [`error`]: [`FetchError`] and the mapping of SDK errors to it.
 
 use std::time::Duration;
@@ -19,8 +21,10 @@ use crate::registry::Registry;
 use crate::secret::{Secret, SessionCredentials};
 
 mod client;
+mod device;
 mod error;
 pub mod mfa;
+pub mod sign_in;
 mod sts;
 mod token;
 

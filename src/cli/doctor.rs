@@ -3,15 +3,19 @@
 //! secret.
 
 use std::io::Write;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
+use crate::aws::sign_in::Cached;
 use crate::aws::{SdkTokenSource, TokenSource};
 use crate::cache::Cache;
 use crate::error::{Error, Result};
-use crate::identity::SourceKind;
+use crate::identity::{Identity, SourceKind};
 use crate::registry::Registry;
 use crate::settings::Settings;
 use crate::time::human;
+
+/// A sign-in with less than this left is renewed (or must be) soon.
+const RENEW: Duration = Duration::from_secs(15 * 60);
 
 /// Writes the report for `input` to `out`; `Ok(true)` when a token was obtained.
 pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool> {
@@ -75,6 +79,9 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
             .unwrap_or("no valid kept session: the next get prompts");
         w(format!("  mfa        {} ({kept})", mfa.mfa_serial))?;
     }
+    for line in sign_in_lines(&source, &identity) {
+        w(line)?;
+    }
     if let Some(p) = &identity.profile {
         w(format!("  profile    {p} (AWS_PROFILE)"))?;
     }
@@ -120,6 +127,54 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
             Ok(false)
         }
     }
+}
+
+/// What the cached SSO token or `aws login` session says: when it expires,
+/// whether the next get renews it, and what to run when it cannot.
+fn sign_in_lines(source: &SdkTokenSource, identity: &Identity) -> Vec<String> {
+    let now = SystemTime::now();
+    let mut lines = Vec::new();
+    let verdict = |state: &Cached, command: String| match state {
+        Cached::Token { expires_at, .. } if *expires_at > now + RENEW => "ok".to_string(),
+        Cached::Token {
+            refreshable: true, ..
+        } => "the next get renews it with its refresh token".to_string(),
+        Cached::Token { expires_at, .. } if *expires_at > now => {
+            format!("expires soon: run `{command}`")
+        }
+        _ => format!("run `{command}`"),
+    };
+    if let Some(sso) = &identity.sso {
+        let of = match &sso.session {
+            Some(s) => format!("sso-session {s}"),
+            None => format!("profile {}", sso.profile),
+        };
+        lines.push(format!(
+            "  sso        {of}, start URL {}, account {} role {}",
+            sso.start_url, sso.account_id, sso.role_name
+        ));
+        if let Some(state) = source.sso_token(sso) {
+            lines.push(format!(
+                "  sso token  {} ({})",
+                state.describe(now),
+                verdict(&state, sso.sign_in_command())
+            ));
+        }
+    }
+    if let Some(login) = &identity.login_session {
+        lines.push(format!(
+            "  login      `aws login` session {} of profile {}",
+            login.session_arn, login.profile
+        ));
+        if let Some(state) = source.login_token(login) {
+            lines.push(format!(
+                "  session    credentials {} ({})",
+                state.describe(now),
+                verdict(&state, login.sign_in_command())
+            ));
+        }
+    }
+    lines
 }
 
 fn yes_no(b: bool) -> &'static str {

@@ -11,7 +11,7 @@
 //! - [`tokens`]: `get-login-password`, `authorization-token`;
 //! - [`doctor`]: explains one registry;
 //! - [`cache_cmd`]: `cache show`, `cache clear`;
-//! - [`login`]: `login --profile P` (MFA);
+//! - [`login`]: `login --profile P` (MFA, SSO);
 //! - `configure`: [`crate::configure`].
 
 use std::ffi::OsString;
@@ -67,7 +67,8 @@ Other commands:
   cache show     cached registries, identities and expiry (no secrets)
   cache clear    remove every cached token and kept MFA session
   login --profile P [--force]
-                 prompt for the MFA code of profile P now and keep the session
+                 sign in for profile P now: its MFA code (the session is kept),
+                 or SSO in the browser (device code; no AWS CLI needed)
   doctor HOST    explain how HOST is handled and try to get a token (no secrets shown)
   get-login-password HOST
                  print HOST's password (docker login -u AWS --password-stdin HOST)

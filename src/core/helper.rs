@@ -271,6 +271,8 @@ mod tests {
             mfa: None,
             assume_role: None,
             session: None,
+            sso: None,
+            login_session: None,
         };
         let reg = Registry::parse("123456789012.dkr.ecr.us-east-1.amazonaws.com").unwrap();
         (tempfile::tempdir().unwrap(), reg, id)

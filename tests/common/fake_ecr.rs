@@ -331,7 +331,7 @@ fn form_decode(body: &str) -> Vec<(String, String)> {
 }
 
 /// `2026-11-25T12:00:00Z`
-fn iso8601(t: SystemTime) -> String {
+pub fn iso8601(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).unwrap().as_secs();
     let (days, rem) = (secs / 86400, secs % 86400);
     // Civil-from-days (Howard Hinnant).

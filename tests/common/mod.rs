@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_ecr;
+pub mod fake_sso;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,8 @@ use std::time::{Duration, Instant};
 
 #[allow(unused_imports)]
 pub use fake_ecr::{Call, FakeEcr, Reply};
+#[allow(unused_imports)]
+pub use fake_sso::FakeSso;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_docker-credential-ecr-login");

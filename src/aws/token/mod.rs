@@ -33,6 +33,11 @@ pub struct SdkTokenSource {
     endpoint_ecr_public: Option<String>,
     /// The cache (where MFA sessions are kept), if it is on.
     cache: Option<crate::cache::Cache>,
+    /// The home directory (`~/.aws/sso/cache`), the `aws login` cache, and
+    /// the OIDC service's settings: see [`super::sign_in`].
+    pub(in crate::aws) home: Option<std::path::PathBuf>,
+    pub(in crate::aws) login_cache: Option<std::path::PathBuf>,
+    pub(in crate::aws) oidc: super::device::OidcSettings,
 }
 
 impl SdkTokenSource {
@@ -45,6 +50,14 @@ impl SdkTokenSource {
             endpoint_ecr: settings.lookup(env::AWS_ENDPOINT_URL_ECR),
             endpoint_ecr_public: settings.lookup(env::AWS_ENDPOINT_URL_ECR_PUBLIC),
             cache: crate::cache::Cache::from_settings(settings),
+            home: settings.home().map(std::path::Path::to_path_buf),
+            login_cache: super::sign_in::login_cache_dir(settings),
+            oidc: super::device::OidcSettings {
+                ca_bundle: settings.lookup(env::AWS_CA_BUNDLE),
+                endpoint: settings
+                    .lookup(env::AWS_ENDPOINT_URL_SSO_OIDC)
+                    .or_else(|| settings.lookup(env::AWS_ENDPOINT_URL)),
+            },
         }
     }
 
@@ -224,6 +237,9 @@ impl SdkTokenSource {
                 }
                 SourceKind::None => return Err(FetchError::NoCredentials(no_credentials_hint())),
             };
+        }
+        if identity.session.is_none() {
+            self.check_sign_in(identity)?;
         }
         let config = loader.load().await;
         let mut credentials = match &identity.mfa {

@@ -14,6 +14,8 @@ fn identity(fp: char) -> Identity {
         mfa: None,
         assume_role: None,
         session: None,
+        sso: None,
+        login_session: None,
     }
 }
 

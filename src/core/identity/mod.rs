@@ -12,6 +12,7 @@
 //! | profile with static keys | profile name + access key id |
 //! | profile with `role_arn` | profile name + role ARN, external id, MFA serial + its source, recursively |
 //! | profile with SSO | profile name + start URL, account id, role name |
+//! | profile with `login_session` (`aws login`) | profile name + the session ARN |
 //! | profile with `credential_process` | profile name + the command line |
 //! | web identity (env or profile) | role ARN + token file path |
 //! | ECS / EKS pod identity | the container credentials URI |
@@ -26,6 +27,10 @@ use crate::env;
 use crate::profile::{ProfileSet, Section};
 use crate::secret::SessionCredentials;
 use crate::settings::Settings;
+
+mod sign_in;
+use sign_in::SignIn;
+pub use sign_in::{LoginSession, SsoProfile};
 
 /// Where credentials will come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +67,10 @@ pub struct Identity {
     /// Credentials already obtained for this identity (a pod's role, after
     /// STS accepted the pod's token): used instead of the credential chain.
     pub session: Option<SessionCredentials>,
+    /// The profile chain signs in through IAM Identity Center (SSO).
+    pub sso: Option<SsoProfile>,
+    /// The profile chain uses an `aws login` session.
+    pub login_session: Option<LoginSession>,
 }
 
 /// A profile that assumes a role with an MFA code.
@@ -115,6 +124,7 @@ impl Identity {
         let mut parts: Vec<String> = Vec::new();
         let explicit_profile = var(env::AWS_PROFILE);
         let mut mfa = None;
+        let mut sign_in = SignIn::default();
         let (source, label) = if let (Some(akid), Some(_)) =
             (var(env::AWS_ACCESS_KEY_ID), var(env::AWS_SECRET_ACCESS_KEY))
         {
@@ -122,7 +132,14 @@ impl Identity {
                 Some(vault) if var(env::AWS_SESSION_TOKEN).is_some() => {
                     parts.push(format!("aws-vault={vault}"));
                     if let Some(section) = profiles.profile(&vault) {
-                        describe_profile(profiles, &vault, section, &mut parts, 0)?;
+                        describe_profile(
+                            profiles,
+                            &vault,
+                            section,
+                            &mut parts,
+                            &mut SignIn::default(),
+                            0,
+                        )?;
                     }
                     (
                         SourceKind::Environment,
@@ -142,7 +159,7 @@ impl Identity {
             .filter(|s| has_credential_source(s))
         {
             let name = explicit_profile.clone().unwrap_or_else(|| "default".into());
-            let how = describe_profile(profiles, &name, section, &mut parts, 0)?;
+            let how = describe_profile(profiles, &name, section, &mut parts, &mut sign_in, 0)?;
             mfa = MfaProfile::from_section(&name, section);
             (SourceKind::Profile, format!("profile {name} ({how})"))
         } else if let Some(name) = &explicit_profile {
@@ -200,6 +217,8 @@ impl Identity {
             mfa,
             assume_role: None,
             session: None,
+            sso: sign_in.sso,
+            login_session: sign_in.login,
         })
     }
 
@@ -255,6 +274,7 @@ const CREDENTIAL_KEYS: &[&str] = &[
     "sso_start_url",
     "sso_session",
     "credential_process",
+    "login_session",
     "web_identity_token_file",
     "credential_source",
 ];
@@ -270,6 +290,7 @@ fn describe_profile(
     name: &str,
     s: &Section,
     parts: &mut Vec<String>,
+    sign_in: &mut SignIn,
     depth: usize,
 ) -> Result<String, IdentityError> {
     if depth > 8 {
@@ -309,30 +330,31 @@ fn describe_profile(
             }
             return Ok(format!("role {role} via its own keys"));
         }
-        let how = describe_profile(profiles, source_name, source, parts, depth + 1)?;
+        let how = describe_profile(profiles, source_name, source, parts, sign_in, depth + 1)?;
         return Ok(format!("role {role} via profile {source_name} ({how})"));
+    }
+    if let Some(arn) = s.get("login_session") {
+        // Before static keys, as the SDK orders them.
+        parts.push(format!("login-session={arn}"));
+        sign_in.login = Some(LoginSession {
+            profile: name.to_string(),
+            session_arn: arn.clone(),
+        });
+        return Ok(format!("aws login session {arn}"));
     }
     if let Some(akid) = s.get("aws_access_key_id") {
         parts.push(format!("access-key={akid}"));
         return Ok("static keys".into());
     }
     if s.contains_key("sso_start_url") || s.contains_key("sso_session") {
-        let session = get("sso_session");
-        let start_url = profiles
-            .sso_session(session)
-            .and_then(|x| x.get("sso_start_url"))
-            .map(String::as_str)
-            .unwrap_or(get("sso_start_url"));
+        let sso = SsoProfile::from_section(profiles, name, s);
         parts.push(format!(
-            "sso={start_url} account={} role={}",
-            get("sso_account_id"),
-            get("sso_role_name")
+            "sso={} account={} role={}",
+            sso.start_url, sso.account_id, sso.role_name
         ));
-        return Ok(format!(
-            "SSO account {} role {}",
-            get("sso_account_id"),
-            get("sso_role_name")
-        ));
+        let how = format!("SSO account {} role {}", sso.account_id, sso.role_name);
+        sign_in.sso = Some(sso);
+        return Ok(how);
     }
     if let Some(cmd) = s.get("credential_process") {
         parts.push(format!("process={cmd}"));

@@ -199,3 +199,48 @@ fn configuration_errors_are_explained() {
         Err(IdentityError::MissingSourceProfile { .. })
     ));
 }
+
+#[test]
+fn login_session_profiles_are_keyed_by_profile_and_session_arn() {
+    let config = |arn: &str| {
+        format!("[profile c]\nlogin_session = {arn}\n[profile d]\nlogin_session = {arn}\n")
+    };
+    let admin = "arn:aws:iam::1:user/Admin";
+    let a = resolve(&config(admin), "", &[("AWS_PROFILE", "c")]).unwrap();
+    let again = resolve(&config(admin), "", &[("AWS_PROFILE", "c")]).unwrap();
+    let other_arn = resolve(
+        &config("arn:aws:iam::1:user/Other"),
+        "",
+        &[("AWS_PROFILE", "c")],
+    )
+    .unwrap();
+    let other_profile = resolve(&config(admin), "", &[("AWS_PROFILE", "d")]).unwrap();
+    assert_eq!(a.fingerprint, again.fingerprint);
+    assert_ne!(a.fingerprint, other_arn.fingerprint);
+    assert_ne!(a.fingerprint, other_profile.fingerprint);
+    assert_eq!(a.source, SourceKind::Profile);
+    assert_eq!(a.label, format!("profile c (aws login session {admin})"));
+    let login = a.login_session.unwrap();
+    assert_eq!(
+        (login.profile.as_str(), login.session_arn.as_str()),
+        ("c", admin)
+    );
+    assert_eq!(login.sign_in_command(), "aws login --profile c");
+}
+
+#[test]
+fn sso_sign_in_is_found_at_the_end_of_a_role_chain() {
+    let config = "[sso-session corp]\nsso_start_url = https://corp/start\nsso_region = eu-west-1\n[profile base]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n[profile dev]\nrole_arn = arn:aws:iam::2:role/dev\nsource_profile = base\n[profile old]\nsso_start_url = https://old/start\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = R\n";
+    let dev = resolve(config, "", &[("AWS_PROFILE", "dev")]).unwrap();
+    let sso = dev.sso.unwrap();
+    assert_eq!(sso.profile, "base");
+    assert_eq!(sso.region, "eu-west-1");
+    assert_eq!(sso.cache_key(), "corp");
+    assert_eq!(sso.sign_in_command(), "aws sso login --sso-session corp");
+    let old = resolve(config, "", &[("AWS_PROFILE", "old")])
+        .unwrap()
+        .sso
+        .unwrap();
+    assert_eq!(old.cache_key(), "https://old/start");
+    assert_eq!(old.sign_in_command(), "aws sso login --profile old");
+}

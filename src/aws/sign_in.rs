@@ -1,0 +1,346 @@
+//! The token caches of the interactive sign-ins, as the AWS CLI writes them
+//! and the SDK reads them: SSO (`~/.aws/sso/cache/<sha1 of the session name or
+//! start URL>.json`) and `aws login` (`~/.aws/login/cache/<sha256 of the
+//! session ARN>.json`, or `AWS_LOGIN_CACHE_DIRECTORY`).
+//!
+//! The helper reads them only to explain (`doctor`) and to say early which
+//! command renews an expired sign-in; the SDK's own providers do the real
+//! work. `login --profile` for an SSO profile writes the SSO file, 0600,
+//! in the CLI's format, so the CLI, the SDK and this helper share it.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use aws_smithy_types::date_time::{DateTime, Format};
+use serde_json::{json, Value};
+
+use super::FetchError;
+use crate::identity::{Identity, LoginSession, SsoProfile};
+use crate::secret::Secret;
+use crate::settings::Settings;
+use crate::time::human;
+
+/// What a sign-in cache holds for one profile. No secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cached {
+    /// No file: never signed in (or signed out).
+    Missing(PathBuf),
+    /// A file that cannot be used.
+    Unreadable(PathBuf, String),
+    /// A token.
+    Token {
+        /// The file.
+        path: PathBuf,
+        /// When the token (SSO) or the credentials (`aws login`) expire.
+        expires_at: SystemTime,
+        /// Whether the SDK can renew it without the user (a refresh token
+        /// and, for SSO, a client registration still valid).
+        refreshable: bool,
+    },
+}
+
+impl Cached {
+    /// Whether a get can go ahead: a token that is still valid or can be renewed.
+    pub fn usable(&self, now: SystemTime) -> bool {
+        matches!(self, Cached::Token { expires_at, refreshable, .. } if *refreshable || *expires_at > now)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `~/.aws/sso/cache/<sha1>.json` of `sso`'s token.
+pub fn sso_token_path(home: &Path, sso: &SsoProfile) -> PathBuf {
+    use sha1::Digest as _;
+    let name = hex(&sha1::Sha1::digest(sso.cache_key().as_bytes()));
+    home.join(".aws")
+        .join("sso")
+        .join("cache")
+        .join(format!("{name}.json"))
+}
+
+/// The directory of `aws login` sessions.
+pub fn login_cache_dir(settings: &Settings) -> Option<PathBuf> {
+    settings
+        .var(crate::env::AWS_LOGIN_CACHE_DIRECTORY)
+        .map(PathBuf::from)
+        .or_else(|| {
+            settings
+                .home()
+                .map(|h| h.join(".aws").join("login").join("cache"))
+        })
+}
+
+/// `<login cache>/<sha256 of the session ARN>.json`.
+pub fn login_token_path(dir: &Path, login: &LoginSession) -> PathBuf {
+    use sha2::Digest as _;
+    let name = hex(&sha2::Sha256::digest(login.session_arn.trim().as_bytes()));
+    dir.join(format!("{name}.json"))
+}
+
+fn read_json(path: &Path) -> Result<Value, Cached> {
+    match std::fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Cached::Missing(path.to_path_buf()))
+        }
+        Err(e) => Err(Cached::Unreadable(path.to_path_buf(), e.to_string())),
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|_| Cached::Unreadable(path.to_path_buf(), "not valid JSON".into())),
+    }
+}
+
+fn time(v: &Value) -> Option<SystemTime> {
+    let text = v.as_str()?;
+    let t = DateTime::from_str(text, Format::DateTime).ok()?;
+    SystemTime::try_from(t).ok()
+}
+
+/// The cached SSO token of `sso`.
+pub fn sso_token(home: &Path, sso: &SsoProfile, now: SystemTime) -> Cached {
+    let path = sso_token_path(home, sso);
+    let doc = match read_json(&path) {
+        Ok(doc) => doc,
+        Err(state) => return state,
+    };
+    let Some(expires_at) = time(&doc["expiresAt"]).filter(|_| doc["accessToken"].is_string())
+    else {
+        return Cached::Unreadable(path, "no accessToken or expiresAt".into());
+    };
+    // Only session profiles refresh; the legacy form never does.
+    let refreshable = sso.session.is_some()
+        && ["refreshToken", "clientId", "clientSecret"]
+            .iter()
+            .all(|k| doc[*k].is_string())
+        && time(&doc["registrationExpiresAt"]).is_some_and(|t| t > now);
+    Cached::Token {
+        path,
+        expires_at,
+        refreshable,
+    }
+}
+
+/// The cached `aws login` session of `login` in `dir`.
+pub fn login_token(dir: &Path, login: &LoginSession) -> Cached {
+    let path = login_token_path(dir, login);
+    let doc = match read_json(&path) {
+        Ok(doc) => doc,
+        Err(state) => return state,
+    };
+    match time(&doc["accessToken"]["expiresAt"]) {
+        Some(expires_at) => Cached::Token {
+            refreshable: doc["refreshToken"].is_string() && doc["dpopKey"].is_string(),
+            path,
+            expires_at,
+        },
+        None => Cached::Unreadable(path, "no accessToken.expiresAt".into()),
+    }
+}
+
+/// A new SSO token from the device-authorization flow.
+#[derive(Debug)]
+pub struct NewSsoToken {
+    /// The bearer token for the SSO portal.
+    pub access_token: Secret,
+    /// When it expires.
+    pub expires_at: SystemTime,
+    /// The refresh token (session profiles with `sso:account:access`).
+    pub refresh_token: Option<Secret>,
+    /// The OIDC client that asked.
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: Secret,
+    /// When the client registration expires.
+    pub registration_expires_at: SystemTime,
+}
+
+/// `2026-11-25T20:04:02Z`, the CLI's form.
+fn rfc3339(t: SystemTime) -> Result<String, FetchError> {
+    DateTime::from(t)
+        .fmt(Format::DateTime)
+        .map(|s| match s.split_once('.') {
+            Some((whole, _)) => format!("{whole}Z"),
+            None => s,
+        })
+        .map_err(|e| FetchError::Other(format!("cannot format a time: {e}")))
+}
+
+/// Writes `token` where the CLI and the SDK look for `sso`'s token: 0600,
+/// atomically, in a directory made 0700 if it is new. The legacy form (a
+/// profile without `sso_session`) gets the fields the CLI writes for it.
+pub fn write_sso_token(
+    home: &Path,
+    sso: &SsoProfile,
+    token: &NewSsoToken,
+) -> Result<PathBuf, FetchError> {
+    let path = sso_token_path(home, sso);
+    let mut doc = json!({
+        "startUrl": sso.start_url,
+        "region": sso.region,
+        "accessToken": token.access_token.expose(),
+        "expiresAt": rfc3339(token.expires_at)?,
+    });
+    if sso.session.is_some() {
+        doc["clientId"] = json!(token.client_id);
+        doc["clientSecret"] = json!(token.client_secret.expose());
+        doc["registrationExpiresAt"] = json!(rfc3339(token.registration_expires_at)?);
+        if let Some(refresh) = &token.refresh_token {
+            doc["refreshToken"] = json!(refresh.expose());
+        }
+    }
+    let dir = path.parent().expect("the token path has a directory");
+    let failed = |e: std::io::Error| {
+        FetchError::Other(format!(
+            "cannot write the SSO token to {}: {e}",
+            dir.display()
+        ))
+    };
+    for d in [
+        home.join(".aws"),
+        home.join(".aws").join("sso"),
+        dir.to_path_buf(),
+    ] {
+        crate::safe_fs::ensure_dir(&d).map_err(failed)?;
+    }
+    let name = path.file_name().expect("a file name").to_string_lossy();
+    crate::safe_fs::write_atomic(dir, &name, doc.to_string().as_bytes()).map_err(failed)?;
+    Ok(path)
+}
+
+impl Cached {
+    /// `valid, 7h 59m left`, `expired 2h 1m ago`, `missing`: for messages.
+    pub fn describe(&self, now: SystemTime) -> String {
+        match self {
+            Cached::Missing(_) => "is missing (no cached token)".into(),
+            Cached::Unreadable(path, why) => format!("cannot be read ({}: {why})", path.display()),
+            Cached::Token { expires_at, .. } => match expires_at.duration_since(now) {
+                Ok(left) => format!("is valid, {} left", human(left)),
+                Err(e) => format!("has expired ({} ago)", human(e.duration())),
+            },
+        }
+    }
+}
+
+impl super::SdkTokenSource {
+    /// The cached SSO token of `sso` (`None`: no home directory).
+    pub fn sso_token(&self, sso: &SsoProfile) -> Option<Cached> {
+        Some(sso_token(self.home.as_deref()?, sso, SystemTime::now()))
+    }
+
+    /// The cached `aws login` session of `login` (`None`: no cache directory).
+    pub fn login_token(&self, login: &LoginSession) -> Option<Cached> {
+        Some(login_token(self.login_cache.as_deref()?, login))
+    }
+
+    /// Fails before any network call, with the command that fixes it, when
+    /// the identity's sign-in is missing or expired and cannot be renewed.
+    pub(crate) fn check_sign_in(&self, identity: &Identity) -> Result<(), FetchError> {
+        let now = SystemTime::now();
+        if let Some(sso) = &identity.sso {
+            match self.sso_token(sso) {
+                Some(state) if !state.usable(now) => {
+                    return Err(FetchError::SsoSignIn {
+                        profile: sso.profile.clone(),
+                        state: state.describe(now),
+                        command: sso.sign_in_command(),
+                    })
+                }
+                _ => {}
+            }
+        }
+        if let Some(login) = &identity.login_session {
+            match self.login_token(login) {
+                Some(state) if !state.usable(now) => {
+                    return Err(FetchError::LoginSession {
+                        profile: login.profile.clone(),
+                        state: state.describe(now),
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Signs in to `sso` with the device-authorization flow, talking to the
+    /// user on `terminal`; returns the new token's expiry and its file.
+    pub fn sso_sign_in(
+        &self,
+        sso: &SsoProfile,
+        terminal: &mut dyn std::io::Write,
+    ) -> Result<(SystemTime, PathBuf), FetchError> {
+        let home = self.home.as_deref().ok_or_else(|| {
+            FetchError::Other("no home directory to keep the SSO token in".into())
+        })?;
+        super::device::sign_in(&self.oidc, sso, home, terminal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn sso(session: Option<&str>) -> SsoProfile {
+        SsoProfile {
+            profile: "dev".into(),
+            session: session.map(str::to_string),
+            start_url: "https://d-123.awsapps.com/start".into(),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            role_name: "Admin".into(),
+            scopes: None,
+        }
+    }
+
+    #[test]
+    fn paths_are_the_clis() {
+        // sha1("my-sso") and sha1 of the start URL, as the CLI names them.
+        let home = Path::new("/h");
+        assert_eq!(
+            sso_token_path(home, &sso(Some("my-sso"))),
+            Path::new("/h/.aws/sso/cache/0ad374308c5a4e22f723adf10145eafad7c4031c.json")
+        );
+        let login = LoginSession {
+            profile: "p".into(),
+            session_arn: "arn:aws:iam::0123456789012:user/Admin".into(),
+        };
+        assert_eq!(
+            login_token_path(Path::new("/home/.aws/login/cache"), &login),
+            Path::new("/home/.aws/login/cache/36db1d138ff460920374e4c3d8e01f53f9f73537e89c88d639f68393df0e2726.json")
+        );
+    }
+
+    #[test]
+    fn written_tokens_read_back_with_their_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        let token = |refresh: Option<&str>| NewSsoToken {
+            access_token: Secret::new("at"),
+            expires_at: now + Duration::from_secs(3600),
+            refresh_token: refresh.map(Secret::new),
+            client_id: "cid".into(),
+            client_secret: Secret::new("cs"),
+            registration_expires_at: now + Duration::from_secs(86400),
+        };
+        for (profile, refreshable) in [(sso(Some("corp")), true), (sso(None), false)] {
+            write_sso_token(dir.path(), &profile, &token(Some("rt"))).unwrap();
+            match sso_token(dir.path(), &profile, now) {
+                Cached::Token {
+                    expires_at,
+                    refreshable: r,
+                    ..
+                } => {
+                    let diff = expires_at.duration_since(now).unwrap().as_secs();
+                    assert!((3598..=3600).contains(&diff), "{diff}");
+                    assert_eq!(r, refreshable);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(
+            sso_token(dir.path(), &sso(Some("other")), now),
+            Cached::Missing(_)
+        ));
+    }
+}
