@@ -102,14 +102,22 @@ pub fn config_file(
 /// Whether an executable named `name` (on Windows also `name.exe`) is in one
 /// of the `path` directories.
 pub fn on_path(name: &str, path: Option<OsString>) -> bool {
-    let Some(path) = path else { return false };
+    find_on_path(name, path.as_ref()).is_some()
+}
+
+/// The first executable named `name` (on Windows also `name.exe`) in the
+/// `path` directories. Relative directories (`.`, an empty entry) are
+/// skipped: what runs must not depend on the current directory.
+pub fn find_on_path(name: &str, path: Option<&OsString>) -> Option<PathBuf> {
     let names = if cfg!(windows) {
         vec![name.to_string(), format!("{name}.exe")]
     } else {
         vec![name.to_string()]
     };
-    std::env::split_paths(&path).any(|dir| {
-        names.iter().any(|n| match std::fs::metadata(dir.join(n)) {
+    std::env::split_paths(path?)
+        .filter(|dir| dir.is_absolute())
+        .find_map(|dir| {
+        names.iter().map(|n| dir.join(n)).find(|p| match std::fs::metadata(p) {
             #[cfg(unix)]
             Ok(m) => {
                 use std::os::unix::fs::PermissionsExt;
