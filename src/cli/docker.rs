@@ -30,11 +30,20 @@ pub fn run(
     mut stdin: impl Read,
     stdout: &mut dyn Write,
 ) -> ExitCode {
-    let config = crate::resolve::config(settings).map(|(c, _)| c);
+    let config = match crate::resolve::config(settings) {
+        Ok((config, _)) => Some(config),
+        // A file that does not parse may hold the fallback or an alias:
+        // guessing could send a registry to the wrong helper.
+        Err(e) if action != Action::List => return refuse(action, e, stdout),
+        Err(e) => {
+            crate::warn!("{e}");
+            None
+        }
+    };
     let backend = Backend {
         helper: Helper::from_settings(SdkTokenSource::new(settings), settings),
         settings,
-        config: config.as_ref().ok(),
+        config: config.as_ref(),
     };
     let outcome = if action == Action::List {
         protocol::handle(&backend, action.name(), std::io::empty())
@@ -49,7 +58,7 @@ pub fn run(
             return ExitCode::Failure;
         }
         let server_url = server_url(action, &input);
-        match config.as_ref().ok().filter(|_| !server_url.is_empty()) {
+        match config.as_ref().filter(|_| !server_url.is_empty()) {
             Some(config) if !crate::resolve::is_ecr(&server_url, config) => {
                 match fallback::configured(settings, config) {
                     Ok(Some(f)) => return pass(&f, action, &input, settings, stdout),
@@ -139,7 +148,10 @@ impl Backend<'_> {
     fn ours(&self) -> Result<BTreeMap<String, String>> {
         let identity = Identity::resolve(self.settings)?;
         let hosts = self.helper.known_registries(&identity);
-        let aliases = self.config.map(|c| c.aliases.as_slice()).unwrap_or_default();
+        let aliases = self
+            .config
+            .map(|c| c.aliases.as_slice())
+            .unwrap_or_default();
         let aliased = aliases
             .iter()
             .filter(|a| !a.host.contains(['*', '?']))
@@ -171,7 +183,10 @@ impl Backend<'_> {
         }
         let map: BTreeMap<String, String> =
             serde_json::from_slice(&answer.stdout).map_err(|e| {
-                Error::Fallback(format!("{} list did not print a JSON map: {e}", f.program()))
+                Error::Fallback(format!(
+                    "{} list did not print a JSON map: {e}",
+                    f.program()
+                ))
             })?;
         Ok(map
             .into_iter()

@@ -79,7 +79,12 @@ impl Fallback {
             });
             child.wait_with_output()
         })
-        .map_err(|e| Error::Fallback(format!("the fallback helper {} failed: {e}", self.program())))?;
+        .map_err(|e| {
+            Error::Fallback(format!(
+                "the fallback helper {} failed: {e}",
+                self.program()
+            ))
+        })?;
         let code = output
             .status
             .code()

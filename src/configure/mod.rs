@@ -117,17 +117,20 @@ pub fn find_on_path(name: &str, path: Option<&OsString>) -> Option<PathBuf> {
     std::env::split_paths(path?)
         .filter(|dir| dir.is_absolute())
         .find_map(|dir| {
-        names.iter().map(|n| dir.join(n)).find(|p| match std::fs::metadata(p) {
-            #[cfg(unix)]
-            Ok(m) => {
-                use std::os::unix::fs::PermissionsExt;
-                m.is_file() && m.permissions().mode() & 0o111 != 0
-            }
-            #[cfg(not(unix))]
-            Ok(m) => m.is_file(),
-            Err(_) => false,
+            names
+                .iter()
+                .map(|n| dir.join(n))
+                .find(|p| match std::fs::metadata(p) {
+                    #[cfg(unix)]
+                    Ok(m) => {
+                        use std::os::unix::fs::PermissionsExt;
+                        m.is_file() && m.permissions().mode() & 0o111 != 0
+                    }
+                    #[cfg(not(unix))]
+                    Ok(m) => m.is_file(),
+                    Err(_) => false,
+                })
         })
-    })
 }
 
 /// Runs `configure` with `args` (after the command name); reports on `stdout`.

@@ -147,7 +147,10 @@ mod tests {
         );
         assert_eq!(
             target("docker.cache.internal").unwrap(),
-            ("public.ecr.aws".to_string(), Some("docker.cache.internal".to_string()))
+            (
+                "public.ecr.aws".to_string(),
+                Some("docker.cache.internal".to_string())
+            )
         );
         assert_eq!(target(TARGET).unwrap(), (TARGET.to_string(), None));
         assert!(target("ghcr.io").is_err());

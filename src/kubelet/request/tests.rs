@@ -230,7 +230,11 @@ fn the_irsa_annotation_applies_when_the_ecr_one_is_missing() {
     ));
     assert_eq!(role(&both, None), ROLE, "the ECR annotation comes first");
     let irsa = with(&format!(r#""eks.amazonaws.com/role-arn":"{IRSA}""#));
-    assert_eq!(role(&irsa, Some(ROLE)), IRSA, "then the IRSA one, then the env");
+    assert_eq!(
+        role(&irsa, Some(ROLE)),
+        IRSA,
+        "then the IRSA one, then the env"
+    );
     let blank = with(r#""eks.amazonaws.com/ecr-role-arn":" ""#);
     assert_eq!(role(&blank, Some(ROLE)), ROLE);
     let bad = with(r#""eks.amazonaws.com/role-arn":"nope""#);
@@ -247,11 +251,19 @@ fn aliases_make_other_hosts_and_docker_hub_pullable() {
     for (image, auth_host, registry) in [
         ("nginx:latest", "docker.io", HOST),
         ("docker.io/library/nginx:1", "docker.io", HOST),
-        ("Hub.Mirror.Internal:5000/app", "hub.mirror.internal:5000", "public.ecr.aws"),
+        (
+            "Hub.Mirror.Internal:5000/app",
+            "hub.mirror.internal:5000",
+            "public.ecr.aws",
+        ),
         (&format!("{HOST}/app") as &str, HOST, HOST),
     ] {
         let r = parse_request_with(&v1(image), &config).unwrap();
-        assert_eq!((r.auth_host.as_str(), r.registry.host()), (auth_host, registry), "{image}");
+        assert_eq!(
+            (r.auth_host.as_str(), r.registry.host()),
+            (auth_host, registry),
+            "{image}"
+        );
     }
     assert!(matches!(
         parse_request_with(&v1("ghcr.io/org/app"), &config),
