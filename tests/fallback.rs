@@ -113,6 +113,16 @@ fn get_for_another_registry_is_passed_through_byte_for_byte() {
         0,
         "no AWS work for a registry that is not ECR"
     );
+    // doctor says where such a registry goes (and asks nobody).
+    let run = env.run(&["doctor", "ghcr.io"], "");
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stdout.contains(
+            "  fallback   not ECR: get, store and erase go to docker-credential-rec (fallback in "
+        ),
+        "{run:#?}"
+    );
+    assert_eq!(rec.calls().len(), 1);
 }
 
 #[test]
