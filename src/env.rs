@@ -7,6 +7,9 @@ pub const CACHE_DIR: &str = "AWS_ECR_CACHE_DIR";
 pub const DISABLE_CACHE: &str = "AWS_ECR_DISABLE_CACHE";
 /// `true`/`1` turns `store` and `erase` into silent no-ops.
 pub const IGNORE_CREDS_STORAGE: &str = "AWS_ECR_IGNORE_CREDS_STORAGE";
+/// The fallback credential helper for registries that are not ECR (`desktop`
+/// runs `docker-credential-desktop`); wins over `fallback` in the config file.
+pub const FALLBACK_HELPER: &str = "AWS_ECR_FALLBACK_HELPER";
 /// Verbosity of diagnostics: `error`, `warn` (default), `info`, `debug`, `trace`.
 pub const LOG: &str = "AWS_ECR_LOG";
 /// A file that diagnostics are also appended to (created 0600).

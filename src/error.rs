@@ -31,6 +31,9 @@ pub enum Error {
     /// The Docker (or Podman) config file cannot be edited.
     #[error(transparent)]
     Configure(#[from] crate::configure::ConfigureError),
+    /// The fallback helper cannot be run.
+    #[error("{0}")]
+    Fallback(String),
     /// A command needs the cache, and it is turned off.
     #[error(
         "the cache is disabled ({} is set, or there is no home directory)",

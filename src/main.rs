@@ -8,5 +8,5 @@ fn main() {
         std::io::stdin().lock(),
         &mut std::io::stdout().lock(),
     );
-    std::process::exit(code as i32);
+    std::process::exit(code.code());
 }

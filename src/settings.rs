@@ -29,6 +29,9 @@ pub struct Settings {
     vars: BTreeMap<String, String>,
     home: Option<PathBuf>,
     path: Option<OsString>,
+    /// The names of every `AWS_*` variable, whatever its value (empty or
+    /// not UTF-8 included): what a child process must not inherit.
+    aws_names: Vec<OsString>,
     /// Total deadline of one command's AWS work ([`TIMEOUT`]).
     pub timeout: Duration,
     /// How long to wait for another process's refresh ([`LOCK_TIMEOUT`]).
@@ -47,6 +50,10 @@ impl Settings {
         });
         let mut s = Settings::from_vars(vars, dirs::home_dir());
         s.path = std::env::var_os("PATH");
+        s.aws_names = std::env::vars_os()
+            .map(|(k, _)| k)
+            .filter(|k| k.to_string_lossy().starts_with("AWS_"))
+            .collect();
         s
     }
 
@@ -60,6 +67,12 @@ impl Settings {
             home,
             ..Settings::default()
         };
+        s.aws_names = s
+            .vars
+            .keys()
+            .filter(|k| k.starts_with("AWS_"))
+            .map(OsString::from)
+            .collect();
         s.timeout = s.seconds(TIMEOUT, DEFAULT_TIMEOUT);
         s.lock_timeout = s.seconds(LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT);
         s
@@ -93,6 +106,12 @@ impl Settings {
     /// `PATH`, as the process got it.
     pub fn path_var(&self) -> Option<&OsString> {
         self.path.as_ref()
+    }
+
+    /// The names of the `AWS_*` variables of the environment, to remove from
+    /// a child process's (the fallback helper gets no AWS credential).
+    pub fn aws_var_names(&self) -> &[OsString] {
+        &self.aws_names
     }
 
     /// The token cache directory ([`CACHE_DIR`], else `~/.ecr`), or `None`

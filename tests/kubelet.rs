@@ -628,6 +628,26 @@ fn the_environment_role_applies_when_the_annotation_is_missing() {
 }
 
 #[test]
+fn the_irsa_annotation_applies_after_the_ecr_one_and_before_the_environment() {
+    const IRSA_ROLE: &str = "arn:aws:iam::123456789012:role/app-irsa";
+    let (mut env, sts, _) = role_env();
+    env.set("AWS_ECR_ROLE_ARN", OTHER_ROLE);
+    env.set("AWS_ECR_DISABLE_CACHE", "true");
+    let image = format!("{REGISTRY}/app:1");
+    let irsa = ("eks.amazonaws.com/role-arn", IRSA_ROLE);
+    ok(&env, &request_with_token(&image, SA_TOKEN, &[irsa]));
+    let both = [irsa, ("eks.amazonaws.com/ecr-role-arn", ROLE)];
+    ok(&env, &request_with_token(&image, SA_TOKEN, &both));
+    ok(&env, &request_with_token(&image, SA_TOKEN, &[]));
+    let roles: Vec<String> = sts
+        .calls()
+        .iter()
+        .map(|c| c.params["RoleArn"].clone())
+        .collect();
+    assert_eq!(roles, [IRSA_ROLE, ROLE, OTHER_ROLE]);
+}
+
+#[test]
 fn a_token_without_a_role_uses_the_node_credentials() {
     let (env, sts, _) = role_env();
     let json = ok(

@@ -191,6 +191,17 @@ fn configure(p: &mut lexopt::Parser) -> Result<ConfigureOptions> {
             Long("store") => opts.store = true,
             Long("podman") => opts.podman = true,
             Long("dry-run") | Short('n') => opts.dry_run = true,
+            Long("from-aws-config") => opts.from_aws_config = true,
+            Long("fallback") => {
+                let value = p.value().map_err(|_| {
+                    usage("--fallback needs a value: --fallback NAME (e.g. desktop)")
+                })?;
+                let name = value
+                    .into_string()
+                    .map_err(|_| usage("the fallback is not valid UTF-8"))?;
+                crate::regmap::check_helper_name(&name).map_err(usage)?;
+                opts.fallback = Some(name);
+            }
             Long("registry") | Short('r') => {
                 let value = p
                     .value()
@@ -211,9 +222,15 @@ fn configure(p: &mut lexopt::Parser) -> Result<ConfigureOptions> {
             }
         }
     }
-    if opts.registries.is_empty() && !opts.store {
+    if opts.registries.is_empty() && !opts.store && opts.fallback.is_none() && !opts.from_aws_config
+    {
         return Err(usage(
-            "configure needs --registry HOST (repeatable) or --store",
+            "configure needs --registry HOST (repeatable), --store, --fallback NAME or --from-aws-config",
+        ));
+    }
+    if opts.podman && opts.fallback.is_some() {
+        return Err(usage(
+            "--fallback does not apply to --podman: containers-auth.json has no credsStore to fall back from",
         ));
     }
     if opts.podman && opts.store {
@@ -294,6 +311,13 @@ mod tests {
             ["123456789012.dkr.ecr.us-east-1.amazonaws.com"]
         );
         assert!(o.dry_run && !o.store);
+        let Command::Configure(o) =
+            parse_str(&["configure", "--fallback", "desktop", "--from-aws-config"]).unwrap()
+        else {
+            panic!("not configure")
+        };
+        assert_eq!(o.fallback.as_deref(), Some("desktop"));
+        assert!(o.from_aws_config && o.registries.is_empty());
     }
 
     #[test]
@@ -312,6 +336,10 @@ mod tests {
         assert!(err(&["configure"]).contains("--registry HOST"));
         assert!(err(&["configure", "--bogus"]).contains("unknown option"));
         assert!(err(&["configure", "--podman", "--store"]).contains("does not apply"));
+        assert!(err(&["configure", "--podman", "--fallback=pass"]).contains("does not apply"));
+        assert!(err(&["configure", "--fallback"]).contains("--fallback NAME"));
+        assert!(err(&["configure", "--fallback", "/bin/sh"]).contains("credential-helper name"));
+        assert!(err(&["configure", "--fallback", "ecr-login"]).contains("this helper itself"));
         assert!(err(&["configure", "--registry", "ghcr.io"]).contains("not an ECR"));
         let long = "x".repeat(1000);
         assert!(err(&[&long]).len() < 200);

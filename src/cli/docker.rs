@@ -1,16 +1,25 @@
-//! The Docker credential-helper protocol front end: wires
-//! [`crate::protocol`] (the byte-exact protocol) to the helper.
+//! The Docker credential-helper protocol front end: decides who answers,
+//! then wires [`crate::protocol`] (the byte-exact protocol) to the helper.
+//!
+//! Who answers `get`, `store` and `erase`: this helper for an ECR registry or
+//! a configured alias of one; for any other registry the fallback helper
+//! ([`super::fallback`]) when one is configured, byte for byte; else this
+//! helper, with the protocol's "not found" / "not implemented" answers.
+//! `list` is ours (cached ECR registries and the exact aliases of them)
+//! merged with the fallback's answer, ours winning for ECR hosts.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use super::args::Action;
+use super::fallback::{self, Fallback};
 use super::protocol::{self, Credentials};
 use super::ExitCode;
 use crate::aws::SdkTokenSource;
 use crate::error::{Error, Result};
 use crate::helper::Helper;
 use crate::identity::Identity;
+use crate::regmap::MapFile;
 use crate::secret::Secret;
 use crate::settings::Settings;
 
@@ -18,14 +27,49 @@ use crate::settings::Settings;
 pub fn run(
     action: Action,
     settings: &Settings,
-    stdin: impl Read,
+    mut stdin: impl Read,
     stdout: &mut dyn Write,
 ) -> ExitCode {
+    let config = match crate::resolve::config(settings) {
+        Ok((config, _)) => Some(config),
+        // A file that does not parse may hold the fallback or an alias:
+        // guessing could send a registry to the wrong helper.
+        Err(e) if action != Action::List => return refuse(action, e, stdout),
+        Err(e) => {
+            crate::warn!("{e}");
+            None
+        }
+    };
     let backend = Backend {
         helper: Helper::from_settings(SdkTokenSource::new(settings), settings),
         settings,
+        config: config.as_ref(),
     };
-    let outcome = protocol::handle(&backend, action.name(), stdin);
+    let outcome = if action == Action::List {
+        protocol::handle(&backend, action.name(), std::io::empty())
+    } else {
+        let mut input = Vec::new();
+        if let Err(e) = stdin
+            .by_ref()
+            .take(protocol::MAX_INPUT + 1)
+            .read_to_end(&mut input)
+        {
+            crate::error!("cannot read stdin: {e}");
+            return ExitCode::Failure;
+        }
+        let server_url = server_url(action, &input);
+        match config.as_ref().filter(|_| !server_url.is_empty()) {
+            Some(config) if !crate::resolve::is_ecr(&server_url, config) => {
+                match fallback::configured(settings, config) {
+                    Ok(Some(f)) => return pass(&f, action, &input, settings, stdout),
+                    Ok(None) => {}
+                    Err(e) => return refuse(action, e, stdout),
+                }
+            }
+            _ => {}
+        }
+        protocol::handle(&backend, action.name(), &input[..])
+    };
     if let Some(e) = &outcome.diagnostic {
         match e {
             Error::NotEcr(_) => crate::info!("{e}"),
@@ -43,10 +87,112 @@ pub fn run(
     }
 }
 
+/// The registry an input is about: the trimmed text of `get` and `erase`,
+/// the `ServerURL` of `store`'s JSON (empty when there is none).
+fn server_url(action: Action, input: &[u8]) -> String {
+    let text = String::from_utf8_lossy(input);
+    match action {
+        Action::Store => serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("ServerURL")?.as_str().map(str::to_string))
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        _ => text.trim().to_string(),
+    }
+}
+
+/// Passes `action` to the fallback and its answer to our caller.
+fn pass(
+    f: &Fallback,
+    action: Action,
+    input: &[u8],
+    settings: &Settings,
+    stdout: &mut dyn Write,
+) -> ExitCode {
+    let answer = match f.call(action.name(), input, settings) {
+        Ok(a) => a,
+        Err(e) => return refuse(action, e, stdout),
+    };
+    if let Err(e) = stdout
+        .write_all(&answer.stdout)
+        .and_then(|()| stdout.flush())
+    {
+        crate::error!("cannot write to stdout: {e}");
+        return ExitCode::Failure;
+    }
+    ExitCode::Passed(answer.code)
+}
+
+/// The fallback cannot be used: `get` says "not found" (Docker then goes
+/// anonymous), `store` and `erase` say why; the cause goes to stderr.
+fn refuse(action: Action, e: Error, stdout: &mut dyn Write) -> ExitCode {
+    crate::error!("{e}");
+    let text = match action {
+        Action::Get => protocol::NOT_FOUND.to_string(),
+        _ => crate::redact::scrub(&e.to_string()),
+    };
+    let _ = super::write_out(stdout, &format!("{text}\n"));
+    ExitCode::Failure
+}
+
 /// The protocol's back end: resolve, then log in.
 struct Backend<'a> {
     helper: Helper<SdkTokenSource>,
     settings: &'a Settings,
+    config: Option<&'a MapFile>,
+}
+
+impl Backend<'_> {
+    /// Ours: cached ECR registries, and the exact aliases of them.
+    fn ours(&self) -> Result<BTreeMap<String, String>> {
+        let identity = Identity::resolve(self.settings)?;
+        let hosts = self.helper.known_registries(&identity);
+        let aliases = self
+            .config
+            .map(|c| c.aliases.as_slice())
+            .unwrap_or_default();
+        let aliased = aliases
+            .iter()
+            .filter(|a| !a.host.contains(['*', '?']))
+            .filter(|a| {
+                crate::registry::Registry::parse(&a.registry)
+                    .is_ok_and(|r| hosts.iter().any(|h| h == r.host()))
+            })
+            .map(|a| a.host.trim().to_ascii_lowercase());
+        Ok(hosts
+            .iter()
+            .cloned()
+            .chain(aliased)
+            .map(|host| (format!("https://{host}"), "AWS".to_string()))
+            .collect())
+    }
+
+    /// The fallback's `list`, without the registries that are ours.
+    fn theirs(&self, config: &MapFile) -> Result<BTreeMap<String, String>> {
+        let Some(f) = fallback::configured(self.settings, config)? else {
+            return Ok(BTreeMap::new());
+        };
+        let answer = f.call(Action::List.name(), b"", self.settings)?;
+        if answer.code != 0 {
+            return Err(Error::Fallback(format!(
+                "{} list failed (exit code {})",
+                f.program(),
+                answer.code
+            )));
+        }
+        let map: BTreeMap<String, String> =
+            serde_json::from_slice(&answer.stdout).map_err(|e| {
+                Error::Fallback(format!(
+                    "{} list did not print a JSON map: {e}",
+                    f.program()
+                ))
+            })?;
+        Ok(map
+            .into_iter()
+            .filter(|(url, _)| !crate::resolve::is_ecr(url, config))
+            .collect())
+    }
 }
 
 impl Credentials for Backend<'_> {
@@ -56,13 +202,22 @@ impl Credentials for Backend<'_> {
     }
 
     fn list(&self) -> Result<BTreeMap<String, String>> {
-        let identity = Identity::resolve(self.settings)?;
-        Ok(self
-            .helper
-            .known_registries(&identity)
-            .into_iter()
-            .map(|host| (format!("https://{host}"), "AWS".to_string()))
-            .collect())
+        let ours = self.ours();
+        let Some(config) = self.config else {
+            return ours;
+        };
+        let mut merged = match self.theirs(config) {
+            Ok(theirs) => theirs,
+            Err(e) => {
+                crate::warn!("{e}; listing the ECR registries only");
+                BTreeMap::new()
+            }
+        };
+        match ours {
+            Ok(ours) => merged.extend(ours),
+            Err(e) => crate::warn!("{e}"),
+        }
+        Ok(merged)
     }
 
     fn ignore_storage(&self) -> bool {

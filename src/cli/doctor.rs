@@ -3,6 +3,7 @@
 //! secret.
 
 use std::io::Write;
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::aws::sign_in::Cached;
@@ -25,12 +26,36 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
             .and_then(|()| out.write_all(b"\n"))
             .map_err(|e| Error::Io(format!("cannot write to stdout: {e}")))
     };
-    let registry = match Registry::parse(input) {
-        Ok(r) => r,
+    let (config, config_path) = match crate::resolve::config(settings) {
+        Ok(c) => c,
+        Err(e) => {
+            w(format!("registry     {input}"))?;
+            w(format!("map          problem: {e}"))?;
+            return Ok(false);
+        }
+    };
+    let registry = match crate::resolve::registry_for(input, &config) {
+        Ok((r, None)) => r,
+        Ok((r, Some((host, alias)))) => {
+            w(format!(
+                "alias        {host} -> {} (alias {:?} of {})",
+                r.host(),
+                alias.host,
+                config_path.as_deref().unwrap_or(Path::new("?")).display()
+            ))?;
+            r
+        }
         Err(e) => {
             w(format!("registry     {input}"))?;
             w(format!("  problem    {e}"))?;
-            w("  fix        use a hostname like 123456789012.dkr.ecr.us-east-1.amazonaws.com or public.ecr.aws".into())?;
+            match super::fallback::configured(settings, &config) {
+                Ok(Some(f)) => w(format!(
+                    "  fallback   not ECR: get, store and erase go to {} ({})",
+                    f.program(),
+                    f.origin
+                ))?,
+                _ => w("  fix        use a hostname like 123456789012.dkr.ecr.us-east-1.amazonaws.com or public.ecr.aws, or an [[alias]] in the config file".into())?,
+            }
             return Ok(false);
         }
     };

@@ -39,7 +39,8 @@ fn answer(settings: &Settings, stdin: impl Read) -> Result<String> {
     }
     let text = String::from_utf8(bytes)
         .map_err(|_| KubeletError::Request("stdin is not valid UTF-8".into()))?;
-    let request = kubelet::parse_request(&text)?;
+    let (config, _) = crate::resolve::config(settings)?;
+    let request = kubelet::parse_request_with(&text, &config)?;
     let helper = Helper::from_settings(SdkTokenSource::new(settings), settings);
     let env_role = settings.var(env::ECR_ROLE_ARN);
     let login = match kubelet::pull_as(&request, env_role)? {

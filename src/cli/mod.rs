@@ -24,6 +24,7 @@ pub mod args;
 mod cache_cmd;
 mod docker;
 pub mod doctor;
+pub mod fallback;
 mod kubelet;
 mod login;
 pub mod protocol;
@@ -35,9 +36,22 @@ use args::Command;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
     /// Success.
-    Success = 0,
+    Success,
     /// Failure (the protocol's only failure code).
-    Failure = 1,
+    Failure,
+    /// The exit code of the fallback helper a protocol action was passed to.
+    Passed(u8),
+}
+
+impl ExitCode {
+    /// The process exit code.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitCode::Success => 0,
+            ExitCode::Failure => 1,
+            ExitCode::Passed(code) => i32::from(code),
+        }
+    }
 }
 
 pub use crate::BIN;
@@ -62,6 +76,9 @@ Docker credential-helper protocol (registry on stdin):
   get            print {{\"ServerURL\",\"Username\",\"Secret\"}} for an ECR registry
   store, erase   not supported (no-ops with AWS_ECR_IGNORE_CREDS_STORAGE=true)
   list           registries with a cached, unexpired token
+  (for a registry that is not ECR, get, store and erase go to the fallback
+  helper if one is configured: fallback = \"NAME\" in ~/.ecr/config.toml, or
+  AWS_ECR_FALLBACK_HELPER=NAME; list adds its answer)
 
 Other commands:
   cache show     cached registries, identities and expiry (no secrets)
@@ -75,13 +92,14 @@ Other commands:
   authorization-token HOST
                  print HOST's base64 AWS:password token (Authorization: Basic)
   kubelet        kubelet image credential provider (CredentialProviderRequest on stdin)
-  configure [--registry HOST]... [--store] [--podman] [--dry-run]
+  configure [--registry HOST]... [--store] [--fallback NAME] [--from-aws-config]
+            [--podman] [--dry-run]
                  add this helper to the Docker (or Podman) config file
   version        print the version (also -v, --version)
   help           this text (also -h, --help)
 
 Environment: AWS_ECR_CACHE_DIR, AWS_ECR_DISABLE_CACHE, AWS_ECR_IGNORE_CREDS_STORAGE,
-AWS_ECR_LOG, AWS_ECR_LOG_FILE, AWS_ECR_TIMEOUT, AWS_ECR_LOCK_TIMEOUT and the standard
+AWS_ECR_FALLBACK_HELPER, AWS_ECR_LOG, AWS_ECR_LOG_FILE, AWS_ECR_TIMEOUT, AWS_ECR_LOCK_TIMEOUT and the standard
 AWS variables (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_ECR, ...). See the README.
 "
     )

@@ -4,10 +4,17 @@
 //! - `--registry HOST` (repeatable) adds `"credHelpers": {"HOST": "ecr-login"}`;
 //! - `--store` sets `"credsStore": "ecr-login"` (Docker only);
 //! - `--podman` edits the containers auth file instead of Docker's config;
-//! - `--dry-run` prints a unified diff of the change ([`diff`]) and writes nothing.
+//! - `--fallback NAME` sets `fallback = "NAME"` in the helper's own config
+//!   file (`~/.ecr/config.toml`); `--store` does the same with the
+//!   `credsStore` it replaces (`desktop`, `osxkeychain`...), so that the
+//!   logins kept there keep working for registries that are not ECR;
+//! - `--from-aws-config` adds the registries the AWS profiles imply
+//!   ([`from_aws`]) to `credHelpers`, and a rule per account selecting its
+//!   profile to the helper's config file;
+//! - `--dry-run` prints a unified diff of each change ([`diff`]) and writes nothing.
 //!
-//! The text itself is edited by [`plan`]; this module finds the file and
-//! writes it.
+//! The JSON text is edited by [`plan`], the TOML text by [`ecr_config`];
+//! this module finds the files and writes them.
 //!
 //! Files: Docker's is `$DOCKER_CONFIG/config.json`, else
 //! `~/.docker/config.json`. Podman's is `$REGISTRY_AUTH_FILE`, else
@@ -30,12 +37,17 @@
 
 use std::ffi::OsString;
 use std::io::Write;
+
 use std::path::{Path, PathBuf};
+pub use write::backup_path;
 
 use crate::settings::Settings;
 
 pub mod diff;
+pub mod ecr_config;
+pub mod from_aws;
 pub mod plan;
+mod write;
 
 pub use plan::{plan, Plan};
 
@@ -53,6 +65,10 @@ pub struct Options {
     pub podman: bool,
     /// Print the diff, write nothing.
     pub dry_run: bool,
+    /// Set the fallback helper in the helper's config file.
+    pub fallback: Option<String>,
+    /// Add the registries and profile rules the AWS profiles imply.
+    pub from_aws_config: bool,
 }
 
 /// Why the config file cannot be edited. Nothing was changed.
@@ -102,114 +118,113 @@ pub fn config_file(
 /// Whether an executable named `name` (on Windows also `name.exe`) is in one
 /// of the `path` directories.
 pub fn on_path(name: &str, path: Option<OsString>) -> bool {
-    let Some(path) = path else { return false };
+    find_on_path(name, path.as_ref()).is_some()
+}
+
+/// The first executable named `name` (on Windows also `name.exe`) in the
+/// `path` directories. Relative directories (`.`, an empty entry) are
+/// skipped: what runs must not depend on the current directory.
+pub fn find_on_path(name: &str, path: Option<&OsString>) -> Option<PathBuf> {
     let names = if cfg!(windows) {
         vec![name.to_string(), format!("{name}.exe")]
     } else {
         vec![name.to_string()]
     };
-    std::env::split_paths(&path).any(|dir| {
-        names.iter().any(|n| match std::fs::metadata(dir.join(n)) {
-            #[cfg(unix)]
-            Ok(m) => {
-                use std::os::unix::fs::PermissionsExt;
-                m.is_file() && m.permissions().mode() & 0o111 != 0
-            }
-            #[cfg(not(unix))]
-            Ok(m) => m.is_file(),
-            Err(_) => false,
+    std::env::split_paths(path?)
+        .filter(|dir| dir.is_absolute())
+        .find_map(|dir| {
+            names
+                .iter()
+                .map(|n| dir.join(n))
+                .find(|p| match std::fs::metadata(p) {
+                    #[cfg(unix)]
+                    Ok(m) => {
+                        use std::os::unix::fs::PermissionsExt;
+                        m.is_file() && m.permissions().mode() & 0o111 != 0
+                    }
+                    #[cfg(not(unix))]
+                    Ok(m) => m.is_file(),
+                    Err(_) => false,
+                })
         })
-    })
 }
 
-/// Runs `configure` with `args` (after the command name); reports on `stdout`.
-/// Edits the file `opts` names (or with `--dry-run`, shows the diff) and
-/// reports what changed on `stdout`.
+/// Runs `configure` as `opts` asks: edits Docker's (or Podman's) config file
+/// and, for a fallback or profile rules, the helper's own config file (or
+/// with `--dry-run`, shows the diffs), and reports what changed on `stdout`.
+/// Both edits are planned before either file is written: a file that is
+/// refused leaves both untouched.
 pub fn run(
     opts: &Options,
     settings: &Settings,
     stdout: &mut dyn Write,
 ) -> Result<(), ConfigureError> {
-    let path = config_file(
-        opts.podman,
-        &|name| settings.lookup(name),
-        settings.home().map(Path::to_path_buf),
-    )?;
-    // Edit the target of a symlink (dotfile managers), not the link.
-    let path = match std::fs::symlink_metadata(&path) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&path)
-            .map_err(|e| ConfigureError::Io(format!("cannot resolve {}: {e}", path.display())))?,
-        _ => path,
-    };
-    let before = match std::fs::read_to_string(&path) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(ConfigureError::Io(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )))
+    let mut opts = opts.clone();
+    let mut warnings = Vec::new();
+    let mut rules = Vec::new();
+    if opts.from_aws_config {
+        let implied = from_aws::implied(&crate::profile::ProfileSet::load(settings));
+        if implied.registries.is_empty() {
+            warnings.push(
+                "no profile of the AWS config names an account (sso_account_id or role_arn) and a region: no registry to add".to_string(),
+            );
         }
-    };
-    let plan = plan(before.as_deref(), opts, &path)?;
-    if !on_path(crate::BIN, settings.path_var().cloned()) {
-        crate::warn!(
-            "no executable named {} on PATH: {} runs the helper by that name, so install it in a PATH directory",
-            crate::BIN,
-            if opts.podman { "Podman" } else { "Docker" }
-        );
+        for host in implied.registries {
+            if !opts.registries.contains(&host) {
+                opts.registries.push(host);
+            }
+        }
+        rules = implied.rules;
+        warnings.extend(implied.warnings);
     }
-    for w in &plan.warnings {
+    let mut edits = Vec::new();
+    let mut previous_store = None;
+    if !opts.registries.is_empty() || opts.store {
+        let path = config_file(
+            opts.podman,
+            &|name| settings.lookup(name),
+            settings.home().map(Path::to_path_buf),
+        )?;
+        let (path, before) = read_target(path)?;
+        let plan = plan(before.as_deref(), &opts, &path)?;
+        previous_store.clone_from(&plan.previous_store);
+        edits.push((path, before, plan));
+        if !on_path(crate::BIN, settings.path_var().cloned()) {
+            crate::warn!(
+                "no executable named {} on PATH: {} runs the helper by that name, so install it in a PATH directory",
+                crate::BIN,
+                if opts.podman { "Podman" } else { "Docker" }
+            );
+        }
+    }
+    let fallback = match (&opts.fallback, &previous_store) {
+        (Some(name), _) => Some((name.as_str(), "")),
+        (None, Some(name)) => Some((
+            name.as_str(),
+            " (the previous credsStore: its logins are still used for registries that are not ECR)",
+        )),
+        (None, None) => None,
+    };
+    if fallback.is_some() || !rules.is_empty() {
+        let path = settings.map_file().ok_or_else(|| {
+            ConfigureError::Locate(format!(
+                "cannot locate the helper's config file: no home directory (set HOME or {})",
+                crate::env::CONFIG
+            ))
+        })?;
+        let (path, before) = read_target(path)?;
+        let plan = ecr_config::plan(before.as_deref(), fallback, &rules, &path)?;
+        edits.push((path, before, plan));
+    }
+    for w in warnings
+        .iter()
+        .chain(edits.iter().flat_map(|e| &e.2.warnings))
+    {
         crate::warn!("{w}");
     }
-    let shown = path.display().to_string();
     let mut report = String::new();
-    if !plan.changed {
-        report.push_str(&format!("no change: {shown} is already configured\n"));
-    } else if opts.dry_run {
-        let old_label = if before.is_some() {
-            shown.as_str()
-        } else {
-            "/dev/null"
-        };
-        report.push_str(&diff::unified_diff(
-            before.as_deref().unwrap_or_default(),
-            &plan.after,
-            old_label,
-            &shown,
-        ));
-        report.push_str(&format!("dry run: {shown} was not changed\n"));
-    } else {
-        // Root editing a user's file (sudo, a provisioning script) leaves it,
-        // and its backup, owned by the user: the file's owner, or for a new
-        // file the owner of its directory.
-        let owner = owner_of(&path).or_else(|| path.parent().and_then(owner_of));
-        match &before {
-            Some(old) => {
-                let backup = backup_path(&path);
-                write_atomically(&backup, old.as_bytes(), 0o600, owner.as_ref()).map_err(|e| {
-                    ConfigureError::Io(format!("cannot write the backup {}: {e}", backup.display()))
-                })?;
-                report.push_str(&format!(
-                    "updated {shown} (previous content saved as {})\n",
-                    backup.display()
-                ));
-            }
-            None => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    create_private_dir(dir).map_err(|e| {
-                        ConfigureError::Io(format!("cannot create {}: {e}", dir.display()))
-                    })?;
-                }
-                report.push_str(&format!("created {shown}\n"));
-            }
-        }
-        let mode = existing_mode(&path).unwrap_or(0o600);
-        write_atomically(&path, plan.after.as_bytes(), mode, owner.as_ref())
-            .map_err(|e| ConfigureError::Io(format!("cannot write {shown}: {e}")))?;
-        for c in &plan.changes {
-            report.push_str(&format!("  {c}\n"));
-        }
+    for (path, before, plan) in &edits {
+        report.push_str(&write::apply(path, before.as_deref(), plan, opts.dry_run)?);
     }
     stdout
         .write_all(report.as_bytes())
@@ -217,89 +232,22 @@ pub fn run(
         .map_err(|e| ConfigureError::Io(format!("cannot write to stdout: {e}")))
 }
 
-/// `config.json` → `config.json.bak`.
-pub fn backup_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(OsString::from).unwrap_or_default();
-    name.push(".bak");
-    path.with_file_name(name)
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
-/// The owner and group of `path`, if it exists (Unix).
-#[cfg(unix)]
-fn owner_of(path: &Path) -> Option<(u32, u32)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).ok().map(|m| (m.uid(), m.gid()))
-}
-
-#[cfg(not(unix))]
-fn owner_of(_: &Path) -> Option<(u32, u32)> {
-    None
-}
-
-#[cfg(unix)]
-fn existing_mode(path: &Path) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .ok()
-        .map(|m| m.permissions().mode() & 0o7777)
-}
-
-#[cfg(not(unix))]
-fn existing_mode(_: &Path) -> Option<u32> {
-    None
-}
-
-/// Writes `content` to a temp file next to `path` with `mode` (and, when it
-/// differs from ours and we may, `owner`), then renames it over `path`:
-/// readers see the old or the new content, never a mix.
-fn write_atomically(
-    path: &Path,
-    content: &[u8],
-    mode: u32,
-    owner: Option<&(u32, u32)>,
-) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+/// The file to edit (the target of a symlink: dotfile managers link them)
+/// and its text (`None` when it does not exist).
+fn read_target(path: PathBuf) -> Result<(PathBuf, Option<String>), ConfigureError> {
+    let path = match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&path)
+            .map_err(|e| ConfigureError::Io(format!("cannot resolve {}: {e}", path.display())))?,
+        _ => path,
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ecr-login-configure-")
-        .tempfile_in(dir)?;
-    tmp.write_all(content)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        use std::os::unix::fs::PermissionsExt;
-        let file = tmp.as_file();
-        if let Some(&(uid, gid)) = owner {
-            let now = file.metadata()?;
-            if (now.uid(), now.gid()) != (uid, gid) {
-                // Only root may give a file away; anyone else writes it as
-                // themselves, as before.
-                match std::os::unix::fs::fchown(file, Some(uid), Some(gid)) {
-                    Err(e) if now.uid() == 0 => return Err(e),
-                    _ => {}
-                }
-            }
-        }
-        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((path, Some(text))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((path, None)),
+        Err(e) => Err(ConfigureError::Io(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
     }
-    #[cfg(not(unix))]
-    let _ = (mode, owner);
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]

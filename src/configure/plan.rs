@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::{ConfigureError, Options, HELPER_NAME};
+use crate::regmap::check_helper_name;
 
 /// The outcome of editing one file's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +20,9 @@ pub struct Plan {
     pub changes: Vec<String>,
     /// What the user should know (replaced settings), one line each.
     pub warnings: Vec<String>,
+    /// The `credsStore` that `--store` replaced, when it names a helper: the
+    /// caller keeps it as the fallback.
+    pub previous_store: Option<String>,
 }
 
 /// Edits `before` (the file's text, `None` when it does not exist) as `opts`
@@ -45,6 +49,7 @@ pub fn plan(before: Option<&str>, opts: &Options, file: &Path) -> Result<Plan, C
     let helper = || Value::String(HELPER_NAME.into());
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
+    let mut previous_store = None;
     if !opts.registries.is_empty() {
         let helpers = entry(root, "credHelpers");
         if helpers.is_null() {
@@ -74,11 +79,14 @@ pub fn plan(before: Option<&str>, opts: &Options, file: &Path) -> Result<Plan, C
     if opts.store {
         let slot = entry(root, "credsStore");
         if *slot != helper() {
-            if !slot.is_null() {
-                warnings.push(format!(
+            match slot.as_str().filter(|n| check_helper_name(n).is_ok()) {
+                // Kept as the fallback by the caller: no login is lost.
+                Some(name) => previous_store = Some(name.to_string()),
+                None if !slot.is_null() => warnings.push(format!(
                     "credsStore was {}; it is now {HELPER_NAME:?}: logins to registries other than ECR that were kept there are no longer used",
                     slot
-                ));
+                )),
+                None => {}
             }
             *slot = helper();
             changes.push(format!("credsStore: {HELPER_NAME}"));
@@ -100,6 +108,7 @@ pub fn plan(before: Option<&str>, opts: &Options, file: &Path) -> Result<Plan, C
         changed,
         changes,
         warnings,
+        previous_store,
     })
 }
 
@@ -175,9 +184,16 @@ mod tests {
         )
         .unwrap();
         assert!(replaced.changed);
-        assert_eq!(replaced.warnings.len(), 2, "{:?}", replaced.warnings);
+        assert_eq!(replaced.warnings.len(), 1, "{:?}", replaced.warnings);
         assert!(replaced.warnings[0].contains("\"desktop\""));
-        assert!(replaced.warnings[1].contains("\"osxkeychain\""));
+        assert_eq!(replaced.previous_store.as_deref(), Some("osxkeychain"));
+        let odd = plan(Some("{\"credsStore\": \"../x\"}"), &opts(&[], true), f).unwrap();
+        assert_eq!(odd.previous_store, None);
+        assert!(
+            odd.warnings[0].contains("no longer used"),
+            "{:?}",
+            odd.warnings
+        );
         // Whitespace-only or empty files count as {}.
         assert!(plan(Some("  \n"), &opts(&[A], false), f).unwrap().changed);
     }

@@ -3,7 +3,8 @@
 //!
 //! - [`registry`]: which hostnames are ECR, and what they say (account,
 //!   region, partition, FIPS, dual-stack);
-//! - [`regmap`]: the registry → profile / role map (`~/.ecr/config.toml`);
+//! - [`regmap`]: the helper's config file (`~/.ecr/config.toml`): the registry
+//!   → profile / role map, registry aliases, the fallback helper;
 //! - [`profile`]: enough of the shared AWS files to know a profile's source;
 //! - [`identity`]: who is asking, fingerprinted from local configuration;
 //!   [`imds`]: whether the instance metadata service may be asked;

@@ -81,6 +81,11 @@ impl ProfileSet {
         self.profiles.get(name)
     }
 
+    /// Every profile, by name.
+    pub fn profiles(&self) -> impl Iterator<Item = (&str, &Section)> {
+        self.profiles.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// The settings of sso-session `name`.
     pub fn sso_session(&self, name: &str) -> Option<&Section> {
         self.sso_sessions.get(name)

@@ -1,7 +1,15 @@
-//! The registry → profile / role map: `~/.ecr/config.toml` (or the file named
-//! by `AWS_ECR_CONFIG`), so one Docker config can pull from many accounts.
+//! The helper's own configuration file, `~/.ecr/config.toml` (or the file
+//! named by `AWS_ECR_CONFIG`): the registry → profile / role map, so one
+//! Docker config can pull from many accounts; registry aliases; and the
+//! fallback credential helper for registries that are not ECR.
 //!
 //! ```toml
+//! fallback = "desktop"                          # docker-credential-desktop
+//!
+//! [[alias]]
+//! host = "registry.example.com"                 # an exact host or a glob
+//! registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+//!
 //! [[registry]]
 //! match = "123456789012"                        # an account id
 //! profile = "prod"
@@ -21,6 +29,13 @@
 //! (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`) win over a rule's `profile`; a rule's
 //! `role_arn` is still assumed on top of them. No file, no rules: nothing
 //! changes.
+//!
+//! An alias makes a host that is not ECR's name (a reverse proxy, a custom
+//! domain, a pull-through-cache mirror) stand for an ECR registry: the first
+//! alias whose `host` matches wins, and its `registry` is then looked up in
+//! the rules like any other. Only configured hosts are aliased, never
+//! implicitly. The `fallback` is a credential-helper name (`[a-z0-9-]+`);
+//! see `cli::fallback`.
 
 use std::path::Path;
 
@@ -41,11 +56,60 @@ pub struct Rule {
     pub role_arn: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One alias: `host` (exact, or a glob) stands for the ECR `registry`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct File {
-    #[serde(default)]
-    registry: Vec<Rule>,
+pub struct Alias {
+    /// The host as clients name it: exact (any case) or a glob (`*`, `?`).
+    pub host: String,
+    /// The ECR registry host it stands for.
+    pub registry: String,
+}
+
+/// Everything the file says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapFile {
+    /// The credential helper for registries that are not ECR (`desktop`...).
+    pub fallback: Option<String>,
+    /// Aliases, in file order.
+    #[serde(default, rename = "alias")]
+    pub aliases: Vec<Alias>,
+    /// Mapping rules, in file order.
+    #[serde(default, rename = "registry")]
+    pub rules: Vec<Rule>,
+}
+
+impl MapFile {
+    /// The first alias whose host matches `host` (already normalised: lower
+    /// case, no scheme, port or path).
+    pub fn alias_for(&self, host: &str) -> Option<&Alias> {
+        self.aliases
+            .iter()
+            .find(|a| glob(&a.host.trim().to_ascii_lowercase(), host))
+    }
+}
+
+/// Whether `name` can be a credential helper's name: `[a-z0-9-]+`, so that
+/// `docker-credential-<name>` is a plain file name (no path, no shell), and
+/// not this helper itself (that would call itself for ever).
+pub fn check_helper_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(format!(
+            "fallback {:?} is not a credential-helper name (lower-case letters, digits and '-', as in \"desktop\" for docker-credential-desktop)",
+            name.escape_debug().to_string()
+        ));
+    }
+    if name == crate::BIN.trim_start_matches("docker-credential-") {
+        return Err(format!(
+            "fallback {name:?} is this helper itself; name another one (desktop, pass, secretservice...)"
+        ));
+    }
+    Ok(())
 }
 
 /// A map file that cannot be used.
@@ -58,11 +122,11 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-/// The rules of the map file `path` (none when it does not exist).
-pub fn load(path: &Path) -> Result<Vec<Rule>, ConfigError> {
+/// The content of the file `path` (empty when it does not exist).
+pub fn load(path: &Path) -> Result<MapFile, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(MapFile::default()),
         Err(e) => {
             return Err(ConfigError {
                 path: path.display().to_string(),
@@ -76,10 +140,25 @@ pub fn load(path: &Path) -> Result<Vec<Rule>, ConfigError> {
     })
 }
 
-/// Parses map-file text.
-pub fn parse(text: &str) -> Result<Vec<Rule>, String> {
-    let file: File = toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
-    for rule in &file.registry {
+/// Parses the file's text.
+pub fn parse(text: &str) -> Result<MapFile, String> {
+    let file: MapFile =
+        toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
+    if let Some(name) = &file.fallback {
+        check_helper_name(name)?;
+    }
+    for alias in &file.aliases {
+        if alias.host.trim().is_empty() {
+            return Err("an alias has an empty host".into());
+        }
+        if let Err(e) = Registry::parse(&alias.registry) {
+            return Err(format!(
+                "alias {:?}: registry {:?} is {e}",
+                alias.host, alias.registry
+            ));
+        }
+    }
+    for rule in &file.rules {
         if rule.profile.is_none() && rule.role_arn.is_none() {
             return Err(format!(
                 "rule {:?} has neither profile nor role_arn",
@@ -95,7 +174,7 @@ pub fn parse(text: &str) -> Result<Vec<Rule>, String> {
             }
         }
     }
-    Ok(file.registry)
+    Ok(file)
 }
 
 /// The first rule matching `registry`.
@@ -112,7 +191,7 @@ pub fn find<'a>(rules: &'a [Rule], registry: &Registry) -> Option<&'a Rule> {
 }
 
 /// `*` matches any run of characters, `?` one character; everything else itself.
-fn glob(pattern: &str, text: &str) -> bool {
+pub fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
@@ -153,7 +232,7 @@ profile = "public"
 "#;
 
     fn rule_for(host: &str) -> Option<String> {
-        let rules = parse(FILE).unwrap();
+        let rules = parse(FILE).unwrap().rules;
         let reg = Registry::parse(host).unwrap();
         find(&rules, &reg).map(|r| r.profile.clone().or(r.role_arn.clone()).unwrap())
     }
@@ -185,7 +264,59 @@ profile = "public"
             .contains("not an IAM role ARN"));
         assert!(parse("[[registry]]\nmatch = \"x\"\nprofle = \"typo\"\n").is_err());
         assert!(parse("this is = = not toml").is_err());
-        assert_eq!(parse("").unwrap(), vec![]);
+        assert_eq!(parse("").unwrap(), MapFile::default());
+    }
+
+    #[test]
+    fn aliases_and_fallback() {
+        let file = parse(
+            r#"
+fallback = "desktop"
+[[alias]]
+host = "Registry.Example.COM"
+registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+[[alias]]
+host = "*.mirror.internal"
+registry = "210987654321.dkr.ecr.eu-west-1.amazonaws.com"
+"#,
+        )
+        .unwrap();
+        assert_eq!(file.fallback.as_deref(), Some("desktop"));
+        let target = |h: &str| file.alias_for(h).map(|a| a.registry.as_str());
+        assert_eq!(
+            target("registry.example.com"),
+            Some("123456789012.dkr.ecr.us-east-1.amazonaws.com")
+        );
+        assert_eq!(
+            target("docker.mirror.internal"),
+            Some("210987654321.dkr.ecr.eu-west-1.amazonaws.com")
+        );
+        assert_eq!(target("mirror.internal"), None);
+        assert_eq!(target("ghcr.io"), None);
+    }
+
+    #[test]
+    fn bad_aliases_and_fallbacks_are_explained() {
+        for (text, want) in [
+            ("fallback = \"../bin/sh\"", "not a credential-helper name"),
+            ("fallback = \"Desktop\"", "not a credential-helper name"),
+            ("fallback = \"\"", "not a credential-helper name"),
+            ("fallback = \"ecr-login\"", "this helper itself"),
+            (
+                "[[alias]]\nhost = \"x.io\"\nregistry = \"ghcr.io\"",
+                "not an ECR registry",
+            ),
+            (
+                "[[alias]]\nhost = \" \"\nregistry = \"public.ecr.aws\"",
+                "empty host",
+            ),
+            ("[[alias]]\nhost = \"x.io\"", "missing field"),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+        assert!(check_helper_name("pass").is_ok());
+        assert!(check_helper_name("secret-service2").is_ok());
     }
 
     #[test]

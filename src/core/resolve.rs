@@ -1,13 +1,16 @@
 //! One way from a registry host to everything a login needs: the registry,
-//! the registry-map rule that applies to it, and the identity whose
+//! the alias and registry-map rule that apply to it, and the identity whose
 //! credentials are used. Every front end (the Docker protocol, the token
 //! commands, `doctor`, kubelet's node-credential pulls) starts here.
 //!
-//! The order: parse the host ([`Registry::parse`]); find the first rule of
-//! the map file ([`crate::regmap`]); select the rule's profile unless the
-//! environment names credentials explicitly (`AWS_PROFILE`,
-//! `AWS_ACCESS_KEY_ID`); describe the identity ([`Identity`]); put the rule's
-//! role, if any, on top. Nothing here touches the network or the SDK.
+//! The order: normalise the host; if an alias of the config file
+//! ([`crate::regmap`]) matches it, the alias's ECR registry stands in for it
+//! (aliases come first, so a configured host is always aliased); parse the
+//! registry ([`Registry::parse`]); find the first rule of the map; select the
+//! rule's profile unless the environment names credentials explicitly
+//! (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`); describe the identity
+//! ([`Identity`]); put the rule's role, if any, on top. Nothing here touches
+//! the network or the SDK.
 
 use std::path::PathBuf;
 
@@ -15,8 +18,8 @@ use crate::env;
 use crate::error::Result;
 use crate::identity::Identity;
 use crate::profile::ProfileSet;
-use crate::registry::Registry;
-use crate::regmap::{self, Rule};
+use crate::registry::{self, NotEcr, Registry};
+use crate::regmap::{self, Alias, MapFile, Rule};
 use crate::settings::Settings;
 
 /// A registry and who logs in to it.
@@ -30,17 +33,58 @@ pub struct Resolved {
     pub identity: Identity,
 }
 
+/// The config file's content and path (empty when there is none).
+pub fn config(settings: &Settings) -> Result<(MapFile, Option<PathBuf>)> {
+    match settings.map_file() {
+        Some(path) => Ok((regmap::load(&path)?, Some(path))),
+        None => Ok((MapFile::default(), None)),
+    }
+}
+
+/// The ECR registry `input` names: through the first alias of `file` that
+/// matches its host, else itself.
+pub fn registry_for(
+    input: &str,
+    file: &MapFile,
+) -> std::result::Result<(Registry, Option<(String, Alias)>), NotEcr> {
+    let host = registry::host_of(input)?;
+    if let Some(alias) = file.alias_for(&host) {
+        let target = Registry::parse(&alias.registry)?;
+        crate::debug!("{host} is an alias of {}", target.host());
+        return Ok((target, Some((host, alias.clone()))));
+    }
+    Ok((Registry::parse(input)?, None))
+}
+
+/// Whether this helper answers for `input` (an ECR registry or an alias of
+/// one); `false` when the config file cannot be read.
+pub fn is_ecr(input: &str, file: &MapFile) -> bool {
+    registry_for(input, file).is_ok()
+}
+
 /// Resolves a registry reference as Docker sends it (`https://host/...`).
 pub fn resolve(host: &str, settings: &Settings) -> Result<Resolved> {
-    resolve_registry(Registry::parse(host)?, settings)
+    let (file, path) = config(settings)?;
+    let (registry, _alias) = registry_for(host, &file)?;
+    resolve_in(registry, &file, path, settings)
 }
 
 /// Resolves an already parsed registry.
 pub fn resolve_registry(registry: Registry, settings: &Settings) -> Result<Resolved> {
-    let rule = match settings.map_file() {
-        Some(file) => regmap::find(&regmap::load(&file)?, &registry)
+    let (file, path) = config(settings)?;
+    resolve_in(registry, &file, path, settings)
+}
+
+fn resolve_in(
+    registry: Registry,
+    file: &MapFile,
+    path: Option<PathBuf>,
+    settings: &Settings,
+) -> Result<Resolved> {
+    let rule = match path {
+        Some(path) => regmap::find(&file.rules, &registry)
             .cloned()
-            .map(|rule| (rule, file)),
+            .map(|rule| (rule, path)),
         None => None,
     };
     let mut profile = None;
@@ -80,4 +124,39 @@ pub fn resolve_registry(registry: Registry, settings: &Settings) -> Result<Resol
         rule,
         identity,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TARGET: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+    #[test]
+    fn aliases_come_first_and_only_configured_hosts_are_aliased() {
+        let file = regmap::parse(&format!(
+            "[[alias]]\nhost = \"registry.example.com\"\nregistry = \"{TARGET}\"\n[[alias]]\nhost = \"*.cache.internal\"\nregistry = \"public.ecr.aws\"\n"
+        ))
+        .unwrap();
+        let target = |input: &str| {
+            registry_for(input, &file).map(|(r, a)| (r.host().to_string(), a.map(|(h, _)| h)))
+        };
+        assert_eq!(
+            target("https://Registry.Example.com:443/v2/").unwrap(),
+            (TARGET.to_string(), Some("registry.example.com".to_string()))
+        );
+        assert_eq!(
+            target("docker.cache.internal").unwrap(),
+            (
+                "public.ecr.aws".to_string(),
+                Some("docker.cache.internal".to_string())
+            )
+        );
+        assert_eq!(target(TARGET).unwrap(), (TARGET.to_string(), None));
+        assert!(target("ghcr.io").is_err());
+        assert!(target("example.com").is_err());
+        assert!(!is_ecr("docker.io", &file));
+        assert!(is_ecr("registry.example.com", &file));
+        assert!(!is_ecr("registry.example.com", &MapFile::default()));
+    }
 }

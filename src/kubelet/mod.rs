@@ -22,9 +22,12 @@
 //!
 //! When kubelet's provider config asks for service-account tokens
 //! (`tokenAttributes`), the request carries the pod's `serviceAccountToken` and
-//! the service account's annotations. If the annotation [`ROLE_ANNOTATION`]
-//! names a role (or, failing that, the environment variable [`ROLE_ARN_ENV`]
-//! does), the image is pulled as that role, assumed with
+//! the service account's annotations. The role to pull as is, in this order:
+//! the annotation [`ROLE_ANNOTATION`] (`eks.amazonaws.com/ecr-role-arn`), the
+//! annotation [`IRSA_ROLE_ANNOTATION`] (`eks.amazonaws.com/role-arn`, the
+//! pod's IRSA role, which kubelet passes only when the provider config lists
+//! it in `tokenAttributes`), then the environment variable [`ROLE_ARN_ENV`].
+//! The image is pulled as that role, assumed with
 //! `sts:AssumeRoleWithWebIdentity` and the pod's token, held in memory only.
 //! Without a token the node's own credentials are used.
 //!
@@ -36,7 +39,10 @@
 //! sharing a role share one ECR token.
 //!
 //! Pulls with the node's credentials follow the same rules as `get`,
-//! including the registry map (`~/.ecr/config.toml`). Pulls as a pod's role
+//! including the registry map (`~/.ecr/config.toml`). Aliases of that file
+//! apply to every request: with an alias for `docker.io` (and `docker.io` in
+//! kubelet's `matchImages`), Docker Hub images get the login of the alias's
+//! ECR registry (a pull-through cache), under the `auth` key `docker.io`. Pulls as a pod's role
 //! do not consult the map: the pod's role is the identity, and the node's
 //! profiles and keys take no part in that request.
 
@@ -48,7 +54,10 @@ use crate::registry::NotEcr;
 pub mod request;
 pub mod response;
 
-pub use request::{image_registry, parse_request, pull_as, ApiVersion, PullAs, Request};
+pub use request::{
+    image_registry, image_registry_with, parse_request, parse_request_with, pull_as, ApiVersion,
+    PullAs, Request,
+};
 pub use response::{cache_duration, go_duration, response, Response};
 
 /// The `v1` API version.
@@ -61,6 +70,9 @@ pub const REQUEST_KIND: &str = "CredentialProviderRequest";
 pub const RESPONSE_KIND: &str = "CredentialProviderResponse";
 /// The service-account annotation naming the IAM role to pull images as.
 pub const ROLE_ANNOTATION: &str = "eks.amazonaws.com/ecr-role-arn";
+/// The IRSA annotation naming the pod's IAM role, used when the service
+/// account has no [`ROLE_ANNOTATION`].
+pub const IRSA_ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 /// The environment variable naming the IAM role to pull images as when the
 /// request carries a service-account token but no [`ROLE_ANNOTATION`].
 pub const ROLE_ARN_ENV: &str = env::ECR_ROLE_ARN;

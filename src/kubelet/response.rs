@@ -73,7 +73,7 @@ impl Response {
 pub fn response(request: &Request, login: &Login, now: SystemTime) -> Response {
     let mut auth = BTreeMap::new();
     auth.insert(
-        request.registry.host().to_string(),
+        request.auth_host.clone(),
         AuthConfig {
             username: login.username.clone(),
             password: login.password.clone(),

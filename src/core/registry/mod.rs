@@ -143,8 +143,19 @@ impl Registry {
     }
 }
 
-/// Extracts the lower-cased host from a registry reference.
-fn host_of(input: &str) -> Result<String, NotEcr> {
+/// The host of a private registry of `account` in `region`, in the domain of
+/// the region's partition (`None` when that is not an ECR hostname).
+pub fn private_host(account: &str, region: &str) -> Option<String> {
+    DOMAINS.iter().find_map(|(domain, _)| {
+        let host = format!("{account}.dkr.ecr.{region}.{domain}");
+        parse_private(&host).ok().map(|p| p.host)
+    })
+}
+
+/// Extracts the lower-cased host from a registry reference (any registry:
+/// `https://Host:5000/v2/` → `host`); an error when it is not a plain DNS
+/// name.
+pub fn host_of(input: &str) -> Result<String, NotEcr> {
     let s = input.trim();
     if s.is_empty() {
         return Err(not_ecr("empty registry"));

@@ -160,3 +160,23 @@ fn oversized_input_is_rejected() {
         .reason
         .contains("bytes long"));
 }
+
+#[test]
+fn private_hosts_are_built_in_the_regions_partition() {
+    let host = |a, r| private_host(a, r);
+    assert_eq!(
+        host("123456789012", "eu-west-1").as_deref(),
+        Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com")
+    );
+    assert_eq!(
+        host("123456789012", "cn-north-1").as_deref(),
+        Some("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn")
+    );
+    assert_eq!(
+        host("123456789012", "us-gov-west-1").as_deref(),
+        Some("123456789012.dkr.ecr.us-gov-west-1.amazonaws.com")
+    );
+    assert_eq!(host("1234", "us-east-1"), None);
+    assert_eq!(host("123456789012", "nowhere"), None);
+    assert_eq!(host_of("HTTPS://Ghcr.IO:443/v2/").unwrap(), "ghcr.io");
+}

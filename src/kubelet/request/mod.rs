@@ -5,8 +5,12 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{KubeletError, API_V1, API_V1BETA1, REQUEST_KIND, ROLE_ANNOTATION, ROLE_ARN_ENV};
+use super::{
+    KubeletError, API_V1, API_V1BETA1, IRSA_ROLE_ANNOTATION, REQUEST_KIND, ROLE_ANNOTATION,
+    ROLE_ARN_ENV,
+};
 use crate::registry::{NotEcr, Registry};
+use crate::regmap::MapFile;
 use crate::secret::Secret;
 
 type Result<T> = std::result::Result<T, KubeletError>;
@@ -37,8 +41,12 @@ pub struct Request {
     pub api_version: ApiVersion,
     /// The image to pull, as kubelet sent it.
     pub image: String,
-    /// The ECR registry of the image.
+    /// The ECR registry of the image (through an alias, if one applies).
     pub registry: Registry,
+    /// The key of the response's `auth` map: the image's registry as kubelet
+    /// matches it (the ECR host, or the aliased host as the image names it,
+    /// `docker.io` for Docker Hub images).
+    pub auth_host: String,
     /// The pod's service-account token, if kubelet sent one.
     pub service_account_token: Option<Secret>,
     /// The service account's annotations (empty when none were sent).
@@ -60,8 +68,15 @@ fn shown(v: &Value) -> String {
 }
 
 /// Parses a `CredentialProviderRequest` (either version) and the ECR registry
-/// of its image. Errors say what was expected; they never repeat the token.
+/// of its image, with no aliases. Errors say what was expected; they never
+/// repeat the token.
 pub fn parse_request(input: &str) -> Result<Request> {
+    parse_request_with(input, &MapFile::default())
+}
+
+/// [`parse_request`] with the aliases of `config`: an image whose registry
+/// is an alias is pulled with the alias's ECR registry.
+pub fn parse_request_with(input: &str, config: &MapFile) -> Result<Request> {
     let value: Value = serde_json::from_str(input).map_err(|e| {
         bad(format!(
             "stdin is not valid JSON ({e}); expected a {REQUEST_KIND} object"
@@ -103,7 +118,7 @@ pub fn parse_request(input: &str) -> Result<Request> {
             ))
         }
     };
-    let registry = image_registry(&image)?;
+    let (auth_host, registry) = image_registry_with(&image, config)?;
     let service_account_token = match obj.get("serviceAccountToken") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
@@ -133,6 +148,7 @@ pub fn parse_request(input: &str) -> Result<Request> {
         api_version,
         image,
         registry,
+        auth_host,
         service_account_token,
         service_account_annotations,
     })
@@ -142,29 +158,41 @@ pub fn parse_request(input: &str) -> Result<Request> {
 /// A reference whose first component is not a host (no `.` or `:`, not
 /// `localhost`) is on Docker Hub, like `nginx:latest` or `library/nginx`.
 pub fn image_registry(image: &str) -> Result<Registry> {
+    image_registry_with(image, &MapFile::default()).map(|(_, registry)| registry)
+}
+
+/// The registry of an image as kubelet names it (its first component,
+/// lower-cased, or `docker.io` for a Docker Hub image), and the ECR registry
+/// that serves it: itself, or through an alias of `config`.
+pub fn image_registry_with(image: &str, config: &MapFile) -> Result<(String, Registry)> {
     // Echo at most 200 characters of the image, escaped.
     let shown = match image.char_indices().nth(200) {
         Some((at, _)) => format!("{}…", image[..at].escape_debug()),
         None => image.escape_debug().to_string(),
     };
-    let Some((first, _)) = image.split_once('/') else {
-        return Err(NotEcr {
-            reason: format!("image \"{shown}\" is on Docker Hub, not in an ECR registry"),
-        }
-        .into());
+    let named = image
+        .split_once('/')
+        .map(|(first, _)| first)
+        .filter(|first| first.contains('.') || first.contains(':') || *first == "localhost");
+    let Some(first) = named else {
+        return match config.alias_for("docker.io") {
+            Some(alias) => Registry::parse(&alias.registry)
+                .map(|r| ("docker.io".to_string(), r))
+                .map_err(Into::into),
+            None => Err(NotEcr {
+                reason: format!("image \"{shown}\" is on Docker Hub, not in an ECR registry"),
+            }
+            .into()),
+        };
     };
-    if !(first.contains('.') || first.contains(':') || first == "localhost") {
-        return Err(NotEcr {
-            reason: format!("image \"{shown}\" is on Docker Hub, not in an ECR registry"),
-        }
-        .into());
-    }
-    Registry::parse(first).map_err(|e| {
-        NotEcr {
+    match crate::resolve::registry_for(first, config) {
+        Ok((registry, None)) => Ok((registry.host().to_string(), registry)),
+        Ok((registry, Some(_))) => Ok((first.to_ascii_lowercase(), registry)),
+        Err(e) => Err(NotEcr {
             reason: format!("{} (image \"{shown}\")", e.reason),
         }
-        .into()
-    })
+        .into()),
+    }
 }
 
 /// Whose credentials pull the image.
@@ -182,17 +210,22 @@ pub enum PullAs {
 }
 
 /// Chooses whose credentials pull the image: the role of the
-/// [`ROLE_ANNOTATION`] annotation, else `env_role` (from [`ROLE_ARN_ENV`]),
-/// assumed with the request's service-account token; without a token or a
-/// role, [`PullAs::Ambient`]. A role that is not an IAM role ARN is an error.
+/// [`ROLE_ANNOTATION`] annotation, else of the [`IRSA_ROLE_ANNOTATION`]
+/// annotation, else `env_role` (from [`ROLE_ARN_ENV`]), assumed with the
+/// request's service-account token; without a token or a role,
+/// [`PullAs::Ambient`]. A role that is not an IAM role ARN is an error.
 pub fn pull_as(request: &Request, env_role: Option<&str>) -> Result<PullAs> {
-    let from_annotation = request
-        .service_account_annotations
-        .get(ROLE_ANNOTATION)
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty());
+    let annotation = |name: &'static str| {
+        request
+            .service_account_annotations
+            .get(name)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(|role| (role, name))
+    };
+    let from_annotation = annotation(ROLE_ANNOTATION).or_else(|| annotation(IRSA_ROLE_ANNOTATION));
     let (role, origin) = match (from_annotation, env_role.map(str::trim)) {
-        (Some(r), _) => (r, format!("annotation {ROLE_ANNOTATION}")),
+        (Some((r, name)), _) => (r, format!("annotation {name}")),
         (None, Some(r)) if !r.is_empty() => (r, ROLE_ARN_ENV.to_string()),
         _ => return Ok(PullAs::Ambient),
     };

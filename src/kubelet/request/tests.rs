@@ -211,3 +211,64 @@ fn non_ecr_images_are_rejected() {
         ));
     }
 }
+
+#[test]
+fn the_irsa_annotation_applies_when_the_ecr_one_is_missing() {
+    const IRSA: &str = "arn:aws:iam::123456789012:role/app-irsa";
+    let with = |annotations: &str| {
+        parse_request(&format!(
+            r#"{{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"{HOST}/app:1","serviceAccountToken":"{TOKEN}","serviceAccountAnnotations":{{{annotations}}}}}"#
+        ))
+        .unwrap()
+    };
+    let role = |r: &Request, env: Option<&str>| match pull_as(r, env).unwrap() {
+        PullAs::Role { role_arn, .. } => role_arn,
+        PullAs::Ambient => "ambient".into(),
+    };
+    let both = with(&format!(
+        r#""eks.amazonaws.com/role-arn":"{IRSA}","eks.amazonaws.com/ecr-role-arn":"{ROLE}""#
+    ));
+    assert_eq!(role(&both, None), ROLE, "the ECR annotation comes first");
+    let irsa = with(&format!(r#""eks.amazonaws.com/role-arn":"{IRSA}""#));
+    assert_eq!(
+        role(&irsa, Some(ROLE)),
+        IRSA,
+        "then the IRSA one, then the env"
+    );
+    let blank = with(r#""eks.amazonaws.com/ecr-role-arn":" ""#);
+    assert_eq!(role(&blank, Some(ROLE)), ROLE);
+    let bad = with(r#""eks.amazonaws.com/role-arn":"nope""#);
+    let e = pull_as(&bad, None).unwrap_err().to_string();
+    assert!(e.contains("annotation eks.amazonaws.com/role-arn"), "{e}");
+}
+
+#[test]
+fn aliases_make_other_hosts_and_docker_hub_pullable() {
+    let config = crate::regmap::parse(&format!(
+        "[[alias]]\nhost = \"docker.io\"\nregistry = \"{HOST}\"\n[[alias]]\nhost = \"*.mirror.internal\"\nregistry = \"public.ecr.aws\"\n"
+    ))
+    .unwrap();
+    for (image, auth_host, registry) in [
+        ("nginx:latest", "docker.io", HOST),
+        ("docker.io/library/nginx:1", "docker.io", HOST),
+        (
+            "Hub.Mirror.Internal:5000/app",
+            "hub.mirror.internal:5000",
+            "public.ecr.aws",
+        ),
+        (&format!("{HOST}/app") as &str, HOST, HOST),
+    ] {
+        let r = parse_request_with(&v1(image), &config).unwrap();
+        assert_eq!(
+            (r.auth_host.as_str(), r.registry.host()),
+            (auth_host, registry),
+            "{image}"
+        );
+    }
+    assert!(matches!(
+        parse_request_with(&v1("ghcr.io/org/app"), &config),
+        Err(KubeletError::NotEcr(_))
+    ));
+    // Without the alias, Docker Hub is still refused.
+    assert!(parse_request(&v1("docker.io/library/nginx")).is_err());
+}

@@ -1,0 +1,154 @@
+//! Writing an edited config file: atomically (a temp file in the same
+//! directory, renamed over the target), keeping the target's mode and owner,
+//! with the previous content saved as `<file>.bak`; or, for a dry run, the
+//! diff instead.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{diff, ConfigureError, Plan};
+
+/// Writes `plan` to `path` (or with `dry_run`, shows its diff); the report.
+pub fn apply(
+    path: &Path,
+    before: Option<&str>,
+    plan: &Plan,
+    dry_run: bool,
+) -> Result<String, ConfigureError> {
+    let shown = path.display().to_string();
+    let mut report = String::new();
+    if !plan.changed {
+        report.push_str(&format!("no change: {shown} is already configured\n"));
+    } else if dry_run {
+        let old_label = if before.is_some() {
+            shown.as_str()
+        } else {
+            "/dev/null"
+        };
+        report.push_str(&diff::unified_diff(
+            before.unwrap_or_default(),
+            &plan.after,
+            old_label,
+            &shown,
+        ));
+        report.push_str(&format!("dry run: {shown} was not changed\n"));
+    } else {
+        // Root editing a user's file (sudo, a provisioning script) leaves it,
+        // and its backup, owned by the user: the file's owner, or for a new
+        // file the owner of its directory.
+        let owner = owner_of(path).or_else(|| path.parent().and_then(owner_of));
+        match before {
+            Some(old) => {
+                let backup = backup_path(path);
+                write_atomically(&backup, old.as_bytes(), 0o600, owner.as_ref()).map_err(|e| {
+                    ConfigureError::Io(format!("cannot write the backup {}: {e}", backup.display()))
+                })?;
+                report.push_str(&format!(
+                    "updated {shown} (previous content saved as {})\n",
+                    backup.display()
+                ));
+            }
+            None => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    create_private_dir(dir).map_err(|e| {
+                        ConfigureError::Io(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                report.push_str(&format!("created {shown}\n"));
+            }
+        }
+        let mode = existing_mode(path).unwrap_or(0o600);
+        write_atomically(path, plan.after.as_bytes(), mode, owner.as_ref())
+            .map_err(|e| ConfigureError::Io(format!("cannot write {shown}: {e}")))?;
+        for c in &plan.changes {
+            report.push_str(&format!("  {c}\n"));
+        }
+    }
+    Ok(report)
+}
+
+/// `config.json` → `config.json.bak`.
+pub fn backup_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(OsString::from).unwrap_or_default();
+    name.push(".bak");
+    path.with_file_name(name)
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// The owner and group of `path`, if it exists (Unix).
+#[cfg(unix)]
+fn owner_of(path: &Path) -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.uid(), m.gid()))
+}
+
+#[cfg(not(unix))]
+fn owner_of(_: &Path) -> Option<(u32, u32)> {
+    None
+}
+
+#[cfg(unix)]
+fn existing_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn existing_mode(_: &Path) -> Option<u32> {
+    None
+}
+
+/// Writes `content` to a temp file next to `path` with `mode` (and, when it
+/// differs from ours and we may, `owner`), then renames it over `path`:
+/// readers see the old or the new content, never a mix.
+fn write_atomically(
+    path: &Path,
+    content: &[u8],
+    mode: u32,
+    owner: Option<&(u32, u32)>,
+) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ecr-login-configure-")
+        .tempfile_in(dir)?;
+    tmp.write_all(content)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        use std::os::unix::fs::PermissionsExt;
+        let file = tmp.as_file();
+        if let Some(&(uid, gid)) = owner {
+            let now = file.metadata()?;
+            if (now.uid(), now.gid()) != (uid, gid) {
+                // Only root may give a file away; anyone else writes it as
+                // themselves, as before.
+                match std::os::unix::fs::fchown(file, Some(uid), Some(gid)) {
+                    Err(e) if now.uid() == 0 => return Err(e),
+                    _ => {}
+                }
+            }
+        }
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (mode, owner);
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
