@@ -96,6 +96,8 @@ source "$HERE/scenarios/cache.sh"
 source "$HERE/scenarios/dockerd.sh"
 # shellcheck source=scenarios/podman.sh
 source "$HERE/scenarios/podman.sh"
+# shellcheck source=scenarios/features.sh
+source "$HERE/scenarios/features.sh"
 
 if [[ "${ECR_E2E_INNER:-}" == 1 ]]; then
   inner "$@"

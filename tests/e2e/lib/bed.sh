@@ -9,7 +9,7 @@ make_certs() {
   # every name the suite serves, except HOST_WRONG_NAME (a client that checks
   # certificates must refuse it)
   for h in "${REGISTRY_HOSTS_A[@]}" "${REGISTRY_HOSTS_A6[@]}" "$HOST_PUBLIC" "$HOST_PUBLIC_ALT" \
-    "$OTHER_HOST" "$OTHER_HOST6" "${API_HOSTS[@]}"; do
+    "$OTHER_HOST" "$OTHER_HOST6" "$ALIAS_HOST" "${API_HOSTS[@]}"; do
     san+="DNS:$h,"
   done
   san+="IP:$IP_ECR,IP:$IP_PUBLIC,IP:$IP_OTHER,IP:$IP_API,IP:127.0.0.1,IP:$IP6_ECR"
@@ -37,7 +37,7 @@ setup_namespace_files() {
   {
     echo "127.0.0.1 localhost"
     echo "::1 localhost"
-    for h in "${REGISTRY_HOSTS_A[@]}"; do echo "$IP_ECR $h"; done
+    for h in "${REGISTRY_HOSTS_A[@]}" "$ALIAS_HOST"; do echo "$IP_ECR $h"; done
     for h in "${REGISTRY_HOSTS_A6[@]}" "$HOST_WRONG_NAME" "$OTHER_HOST6"; do echo "$IP6_ECR $h"; done
     echo "$IP_PUBLIC $HOST_PUBLIC $HOST_PUBLIC_ALT"
     echo "$IP_OTHER $OTHER_HOST"

@@ -18,6 +18,7 @@ ACCT_B=210987654321
 PW_A="$ACCT_A-auth-token"
 PW_PUBLIC=public-auth-token
 OTHER_HOST=registry.e2e.test
+ALIAS_HOST=mirror.e2e.test            # a non-ECR name for the registry of account 123456789012 (an [[alias]])
 OTHER_USER=alice
 OTHER_PW=wonderland-e2e
 OTHER_HOST6=other6.e2e.test           # the same registry on [::1]:5443 (for dockerd, see IP6_ECR)

@@ -1,19 +1,10 @@
 # shellcheck shell=bash
-# Pending end-to-end scenarios for issue 14, parts 1 (fallback store) and 2
-# (registry aliases), written against the helpers of tests/e2e/run.sh as of
-# main c296e27 (base_env, via_http, docker_config, run/ok/fails, contains,
-# not_contains, secret_is, push_image/pull_image, helper_calls, emu_*,
-# SKOPEO, with_registries_conf) for the lead to wire into the rewritten suite.
-# Sourced, not run: each t_* runs in its own subshell with base_env applied
-# and $T a fresh directory, like the suite's own scenarios.
-#
-# What the bed must provide beyond today's (wiring notes for the lead):
-#  * ALIAS_HOST (below) in /etc/hosts -> $IP_ECR and in the test CA's
-#    certificate SANs (make_certs), so that the registry of account
-#    123456789012 also answers under a name that is not ECR's;
-#  * the fake store install_file_store (below) on PATH: a real, minimal
-#    credential store (one file per registry) that also records the
-#    environment of every call.
+# Scenarios of the fallback store and registry aliases (issue 14, parts 1 and
+# 2). Each t_* runs in its own subshell with base_env applied and $T a fresh
+# directory. ALIAS_HOST (lib/common.sh) resolves to the registry of account
+# 123456789012 and is in the server certificate; install_file_store puts a
+# real, minimal credential store (one file per registry, recording the
+# environment of every call) on PATH.
 #
 # t_fallback_docker_login_other_registry asserts, with "credsStore": "ecr-login"
 # and fallback = "e2efile" in ~/.ecr/config.toml:
@@ -39,7 +30,7 @@
 #  4. kubelet mode answers an image on ALIAS_HOST with auth key ALIAS_HOST;
 #  5. without the alias, the same host is "not found" (never implicit).
 
-ALIAS_HOST=mirror.e2e.test
+SCENARIOS+=(fallback_docker_login_other_registry alias_pull_push)
 
 install_file_store() { # docker-credential-e2efile: a file-per-registry store in $T/store
   mkdir -p "$T/store" "$T/store-env"
