@@ -529,19 +529,21 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// The HTTPS client: rustls with the OS roots (which honour `SSL_CERT_FILE`),
-/// plus the certificates of `AWS_CA_BUNDLE`, and proxies from `HTTPS_PROXY`,
+/// The HTTPS client: rustls on ring, trusting [`crate::tls::Roots`] (the OS
+/// store and `AWS_CA_BUNDLE`, read once), with proxies from `HTTPS_PROXY`,
 /// `HTTP_PROXY`, `NO_PROXY`.
 fn http_client() -> Result<SharedHttpClient, FetchError> {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
     use aws_smithy_http_client::{proxy::ProxyConfig, Connector};
-    let mut trust = TrustStore::default();
-    if let Some(path) = env::var(env::AWS_CA_BUNDLE) {
-        trust = trust.with_pem_certificate(
-            crate::tls::read_ca_bundle(&path)
-                .map_err(|e| FetchError::Other(format!("{}={path}: {e}", env::AWS_CA_BUNDLE)))?,
-        );
-    }
+    let bundle = env::var(env::AWS_CA_BUNDLE);
+    let roots = crate::tls::Roots::load(bundle.as_deref()).map_err(|e| {
+        let path = bundle.as_deref().unwrap_or_default();
+        FetchError::Other(format!("{}={path}: {e}", env::AWS_CA_BUNDLE))
+    })?;
+    // The client's own loading of the OS store is off: `roots` has it.
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(roots.pem());
     let context = TlsContext::builder()
         .with_trust_store(trust)
         .build()
@@ -556,7 +558,7 @@ fn http_client() -> Result<SharedHttpClient, FetchError> {
                 }
                 builder
                     .proxy_config(ProxyConfig::from_env())
-                    .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+                    .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
                     .tls_context(context.clone())
                     .build()
             },
