@@ -551,6 +551,15 @@ fn http_client() -> Result<SharedHttpClient, FetchError> {
     Ok(
         aws_smithy_http_client::Builder::new().build_with_connector_fn(
             move |settings, components| {
+                // Called without settings and components only by the client's
+                // validate_base_client_config, which drops the connector (it
+                // builds one early "so native certs load"): twice per cold get,
+                // each time decoding every root certificate again. Give it one
+                // that has no TLS to set up. (Were it ever used, it refuses
+                // https:// URLs: it cannot talk to AWS unencrypted by mistake.)
+                if settings.is_none() && components.is_none() {
+                    return Connector::builder().build_http();
+                }
                 let mut builder = Connector::builder();
                 builder.set_connector_settings(settings.cloned());
                 if let Some(components) = components {

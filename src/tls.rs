@@ -1,16 +1,25 @@
 //! The certificates trusted for AWS calls, read once per process into one
-//! deduplicated list: the OS store (rustls-native-certs: `SSL_CERT_FILE` and
-//! `SSL_CERT_DIR` when set, else the platform's store) plus `AWS_CA_BUNDLE`.
+//! deduplicated list: the OS store plus `AWS_CA_BUNDLE`.
+//!
+//! The OS store is what rustls-native-certs reads. On Linux and other Unix
+//! systems (not macOS): `SSL_CERT_FILE` and every file in `SSL_CERT_DIR`
+//! (`:`-separated) when either is set, else the first well-known bundle file
+//! and every well-known directory (openssl-probe's lists), each file once.
+//! Those files are read here rather than by rustls-native-certs: its PEM
+//! decoder costs ~55 000 instructions a certificate (17 M for Debian's store,
+//! read from the bundle and again from `/etc/ssl/certs/*.pem`), ours ~6x less.
+//! Certificates are public, so they need no constant-time decoding.
+//! Elsewhere (macOS, Windows) the platform store comes from rustls-native-certs.
 //!
 //! Only certificates that a root store accepts are passed on, so a bad bundle
-//! is a clear error instead of a crash deep in the TLS stack. The HTTPS
-//! client takes the list as PEM ([`Roots::pem`]) with its own loading of the
-//! OS store turned off, so nothing is read or parsed twice.
+//! is a clear error instead of a crash deep in the TLS stack. The HTTPS client
+//! gets the list as PEM ([`Roots::pem`], one line a certificate, which it
+//! decodes fastest) with its own loading of the OS store turned off.
 
 use std::collections::HashSet;
 
+use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig};
 use base64::Engine as _;
-use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
 /// The trust roots: every accepted certificate once, in PEM.
@@ -25,44 +34,17 @@ impl Roots {
     /// Errors (naming the problem, not the variable) when that file cannot
     /// be read, is not PEM, or holds no usable certificate.
     pub fn load(aws_ca_bundle: Option<&str>) -> Result<Self, String> {
-        let native = rustls_native_certs::load_native_certs();
-        for error in &native.errors {
-            crate::debug!("OS trust store: {error}");
-        }
-        Self::from_parts(native.certs, aws_ca_bundle)
-    }
-
-    /// `native` plus the certificates of the bundle file at `aws_ca_bundle`.
-    fn from_parts(
-        native: Vec<CertificateDer<'static>>,
-        aws_ca_bundle: Option<&str>,
-    ) -> Result<Self, String> {
         let mut roots = Builder::default();
-        for cert in &native {
-            roots.add(cert);
-        }
+        os_store(&mut roots);
+        let native = roots.count;
         if let Some(path) = aws_ca_bundle {
-            let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-            let mut usable = 0;
-            for cert in CertificateDer::pem_slice_iter(&bytes) {
-                let cert = cert.map_err(|_| "not a valid PEM file".to_string())?;
-                if roots.add(&cert) {
-                    usable += 1;
-                }
-            }
-            if usable == 0 {
-                return Err("contains no usable certificate".into());
-            }
+            roots.add_bundle(path)?;
         }
         crate::debug!(
-            "trusting {} CA certificates ({} from the OS store)",
-            roots.count,
-            native.len()
+            "trusting {} CA certificates ({native} from the OS store)",
+            roots.count
         );
-        Ok(Roots {
-            pem: roots.pem,
-            count: roots.count,
-        })
+        Ok(roots.finish())
     }
 
     /// Every certificate, PEM-encoded, for the HTTPS client's trust store.
@@ -85,27 +67,175 @@ struct Builder {
 }
 
 impl Builder {
-    /// Adds `cert` unless it is a duplicate or a root store refuses it;
+    /// Adds `der` unless it is a duplicate or a root store refuses it;
     /// true when it is (now or already) trusted.
-    fn add(&mut self, cert: &CertificateDer<'_>) -> bool {
-        if self.seen.contains(cert.as_ref()) {
+    fn add(&mut self, der: &[u8]) -> bool {
+        if self.seen.contains(der) {
             return true;
         }
         // The same check the HTTPS client's root store makes (it would
         // panic on a certificate that fails it).
-        if rustls::RootCertStore::empty().add(cert.clone()).is_err() {
+        if rustls::RootCertStore::empty()
+            .add(CertificateDer::from(der))
+            .is_err()
+        {
             return false;
         }
-        self.seen.insert(cert.to_vec());
+        self.seen.insert(der.to_vec());
         self.pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
-        let b64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
-        for line in b64.as_bytes().chunks(64) {
-            self.pem.extend_from_slice(line);
-            self.pem.push(b'\n');
-        }
-        self.pem.extend_from_slice(b"-----END CERTIFICATE-----\n");
+        let start = self.pem.len();
+        let len = base64::encoded_len(der.len(), true).expect("a certificate's size fits");
+        self.pem.resize(start + len, 0);
+        base64::engine::general_purpose::STANDARD
+            .encode_slice(der, &mut self.pem[start..])
+            .expect("the buffer is sized by encoded_len");
+        self.pem.extend_from_slice(b"\n-----END CERTIFICATE-----\n");
         self.count += 1;
         true
+    }
+
+    /// Adds the certificates of the `AWS_CA_BUNDLE` file at `path`; errors
+    /// when it cannot be read, is not PEM, or holds no usable certificate.
+    fn add_bundle(&mut self, path: &str) -> Result<(), String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+        let certs = pem_certificates(&bytes).map_err(|_| "not a valid PEM file".to_string())?;
+        let mut usable = 0;
+        for der in &certs {
+            if self.add(der) {
+                usable += 1;
+            }
+        }
+        if usable == 0 {
+            return Err("contains no usable certificate".into());
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Roots {
+        Roots {
+            pem: self.pem,
+            count: self.count,
+        }
+    }
+}
+
+/// Base64 as PEM files hold it: padding optional, trailing bits ignored.
+const PEM_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The DER of every `CERTIFICATE` section of a PEM file, in order; text
+/// around the sections and other kinds of section are skipped. Errors on an
+/// unterminated section or bad base64.
+fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, ()> {
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let mut certs = Vec::new();
+    let mut text = Vec::new();
+    let mut rest = pem;
+    while let Some(at) = find(rest, BEGIN) {
+        let body = &rest[at + BEGIN.len()..];
+        let end = find(body, END).ok_or(())?;
+        text.clear();
+        text.extend(body[..end].iter().filter(|b| !b.is_ascii_whitespace()));
+        certs.push(PEM_BASE64.decode(&text).map_err(|_| ())?);
+        rest = &body[end + END.len()..];
+    }
+    Ok(certs)
+}
+
+/// Where `needle` (which starts with `-`) first occurs in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = hay[from..].iter().position(|&b| b == b'-') {
+        let at = from + i;
+        if hay[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Adds the OS store's certificates (see the module documentation).
+#[cfg(all(unix, not(target_os = "macos")))]
+fn os_store(roots: &mut Builder) {
+    use std::path::PathBuf;
+
+    let file = std::env::var_os(crate::env::SSL_CERT_FILE).map(PathBuf::from);
+    let dirs: Vec<PathBuf> = std::env::var_os(crate::env::SSL_CERT_DIR)
+        .map(|d| std::env::split_paths(&d).collect())
+        .unwrap_or_default();
+    let dirs: Vec<PathBuf> = dirs
+        .into_iter()
+        .filter(|d| !d.as_os_str().is_empty())
+        .collect();
+    if file.is_some() || !dirs.is_empty() {
+        read_paths(file.as_deref(), &dirs, roots);
+    } else {
+        let probe = openssl_probe::probe();
+        read_paths(probe.cert_file.as_deref(), &probe.cert_dir, roots);
+    }
+}
+
+/// Adds the certificates of `file` and of every file in `dirs`, each file once.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn read_paths(file: Option<&std::path::Path>, dirs: &[std::path::PathBuf], roots: &mut Builder) {
+    use std::os::unix::fs::MetadataExt as _;
+    // Each file once, however many names (symlinks, hash links) it has.
+    let mut seen = HashSet::new();
+    let mut read = |path: &std::path::Path, meta: &std::fs::Metadata, roots: &mut Builder| {
+        if !seen.insert((meta.dev(), meta.ino())) {
+            return;
+        }
+        match std::fs::read(path).map(|bytes| pem_certificates(&bytes)) {
+            Ok(Ok(certs)) => {
+                for der in &certs {
+                    roots.add(der);
+                }
+            }
+            Ok(Err(())) => crate::debug!("OS trust store: {} is not valid PEM", path.display()),
+            Err(e) => crate::debug!("OS trust store: cannot read {}: {e}", path.display()),
+        }
+    };
+    if let Some(file) = file {
+        match std::fs::metadata(file) {
+            Ok(meta) => read(file, &meta, roots),
+            Err(e) => crate::debug!("OS trust store: cannot read {}: {e}", file.display()),
+        }
+    }
+    for dir in dirs {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                crate::debug!("OS trust store: cannot list {}: {e}", dir.display());
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            // Follows symlinks (`openssl rehash` makes them); skips dangling ones.
+            if let Ok(meta) = std::fs::metadata(&path) {
+                if meta.is_file() {
+                    read(&path, &meta, roots);
+                }
+            }
+        }
+    }
+}
+
+/// Adds the OS store's certificates (see the module documentation).
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn os_store(roots: &mut Builder) {
+    let native = rustls_native_certs::load_native_certs();
+    for error in &native.errors {
+        crate::debug!("OS trust store: {error}");
+    }
+    for cert in &native.certs {
+        roots.add(cert);
     }
 }
 
@@ -138,44 +268,68 @@ stdkx6scTRMZ7vLJl1CBatJ6U7UBOw==\n\
     /// Valid PEM whose content is not a certificate.
     const NOT_A_CERT: &str = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----";
 
-    fn der(pem: &str) -> CertificateDer<'static> {
-        CertificateDer::from_pem_slice(pem.as_bytes()).expect("test certificate")
+    fn der(pem: &str) -> Vec<u8> {
+        let certs = pem_certificates(pem.as_bytes()).expect("test PEM");
+        assert_eq!(certs.len(), 1);
+        certs.into_iter().next().unwrap()
     }
 
-    fn bundle(dir: &tempfile::TempDir, name: &str, contents: &str) -> String {
+    fn write(dir: &tempfile::TempDir, name: &str, contents: &str) -> String {
         let path = dir.path().join(name);
-        std::fs::write(&path, contents).expect("write the test bundle");
+        std::fs::write(&path, contents).expect("write a test file");
         path.display().to_string()
     }
 
-    fn certs(roots: &Roots) -> Vec<CertificateDer<'static>> {
+    /// The certificates of `roots`, decoded the way the HTTPS client does.
+    fn certs(roots: Roots) -> Vec<Vec<u8>> {
+        use rustls_pki_types::pem::PemObject as _;
         CertificateDer::pem_slice_iter(roots.pem())
-            .collect::<Result<_, _>>()
-            .expect("Roots::pem is valid PEM")
+            .map(|c| c.expect("Roots::pem is valid PEM").to_vec())
+            .collect()
+    }
+
+    #[test]
+    fn the_pem_decoder_agrees_with_rustls() {
+        use rustls_pki_types::pem::PemObject as _;
+        let text = format!("subject=CN = a\n{CA_A}\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{}", CA_B.replace('\n', "\r\n"));
+        let want: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(text.as_bytes())
+            .map(|c| c.unwrap().to_vec())
+            .collect();
+        assert_eq!(want.len(), 2);
+        assert_eq!(pem_certificates(text.as_bytes()).unwrap(), want);
+        assert_eq!(
+            pem_certificates(b"no PEM here").unwrap(),
+            Vec::<Vec<u8>>::new()
+        );
+        for bad in [
+            "-----BEGIN CERTIFICATE-----\nAAAA\n",
+            "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+        ] {
+            assert!(pem_certificates(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 
     #[test]
     fn the_bundle_adds_to_the_os_store_and_each_certificate_is_trusted_once() {
         let dir = tempfile::tempdir().unwrap();
-        let path = bundle(&dir, "a.pem", &format!("{CA_A}\n{CA_B}\n{CA_A}\n"));
-        let roots = Roots::from_parts(vec![der(CA_A), der(CA_A)], Some(&path)).unwrap();
+        let path = write(&dir, "a.pem", &format!("{CA_A}\n{CA_B}\n{CA_A}\n"));
+        let mut roots = Builder::default();
+        roots.add(&der(CA_A));
+        roots.add(&der(CA_A));
+        roots.add_bundle(&path).unwrap();
+        let roots = roots.finish();
         assert_eq!(roots.count(), 2);
-        assert_eq!(certs(&roots), vec![der(CA_A), der(CA_B)]);
+        assert_eq!(certs(roots), vec![der(CA_A), der(CA_B)]);
     }
 
     #[test]
-    fn without_a_bundle_the_os_store_alone_minus_what_a_root_store_refuses() {
-        let roots = Roots::from_parts(vec![der(CA_B), der(NOT_A_CERT)], None).unwrap();
-        assert_eq!(certs(&roots), vec![der(CA_B)]);
-        assert_eq!(Roots::from_parts(vec![], None).unwrap().count(), 0);
-    }
-
-    #[test]
-    fn unusable_certificates_in_the_bundle_are_skipped() {
+    fn certificates_a_root_store_refuses_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
-        let path = bundle(&dir, "a.pem", &format!("{NOT_A_CERT}\n{CA_A}\n"));
-        let roots = Roots::from_parts(vec![], Some(&path)).unwrap();
-        assert_eq!(certs(&roots), vec![der(CA_A)]);
+        let path = write(&dir, "a.pem", &format!("{NOT_A_CERT}\n{CA_A}\n"));
+        let mut roots = Builder::default();
+        assert!(!roots.add(&der(NOT_A_CERT)));
+        roots.add_bundle(&path).unwrap();
+        assert_eq!(certs(roots.finish()), vec![der(CA_A)]);
     }
 
     #[test]
@@ -184,14 +338,68 @@ stdkx6scTRMZ7vLJl1CBatJ6U7UBOw==\n\
         let missing = dir.path().join("missing.pem").display().to_string();
         let cases = [
             ("missing file", missing, "cannot read"),
-            ("not base64", bundle(&dir, "b64.pem", "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n"), "not a valid PEM file"),
-            ("unterminated", bundle(&dir, "open.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n"), "not a valid PEM file"),
-            ("no certificate", bundle(&dir, "text.pem", "just text\n"), "contains no usable certificate"),
-            ("only unusable", bundle(&dir, "bad.pem", NOT_A_CERT), "contains no usable certificate"),
+            (
+                "bad base64",
+                write(
+                    &dir,
+                    "b64.pem",
+                    "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+                ),
+                "not a valid PEM file",
+            ),
+            (
+                "unterminated",
+                write(&dir, "open.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n"),
+                "not a valid PEM file",
+            ),
+            (
+                "no certificate",
+                write(&dir, "text.pem", "just text\n"),
+                "contains no usable certificate",
+            ),
+            (
+                "only unusable",
+                write(&dir, "bad.pem", NOT_A_CERT),
+                "contains no usable certificate",
+            ),
         ];
         for (name, path, want) in cases {
-            let err = Roots::from_parts(vec![der(CA_A)], Some(&path)).unwrap_err();
+            let err = Builder::default().add_bundle(&path).unwrap_err();
             assert!(err.contains(want), "{name}: {err}");
         }
+    }
+
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    fn the_os_store_reads_the_file_and_the_directories_each_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let certs_dir = dir.path().join("certs");
+        std::fs::create_dir(&certs_dir).unwrap();
+        let bundle = write(&dir, "bundle.pem", CA_A);
+        std::fs::write(certs_dir.join("b.pem"), CA_B).unwrap();
+        std::fs::write(certs_dir.join("junk.pem"), "-----BEGIN CERTIFICATE-----\n").unwrap();
+        std::os::unix::fs::symlink(&bundle, certs_dir.join("0123abcd.0")).unwrap();
+        std::os::unix::fs::symlink(certs_dir.join("b.pem"), certs_dir.join("4567cdef.0")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("gone.pem"), certs_dir.join("dangling.0"))
+            .unwrap();
+        let mut roots = Builder::default();
+        read_paths(
+            Some(std::path::Path::new(&bundle)),
+            &[certs_dir.clone()],
+            &mut roots,
+        );
+        let mut got = certs(roots.finish());
+        got.sort();
+        let mut want = vec![der(CA_A), der(CA_B)];
+        want.sort();
+        assert_eq!(got, want);
+        // A missing file or directory is skipped, not an error.
+        let mut roots = Builder::default();
+        read_paths(
+            Some(&dir.path().join("none.pem")),
+            &[dir.path().join("none")],
+            &mut roots,
+        );
+        assert_eq!(roots.finish().count(), 0);
     }
 }
