@@ -385,7 +385,7 @@ stdkx6scTRMZ7vLJl1CBatJ6U7UBOw==\n\
         let mut roots = Builder::default();
         read_paths(
             Some(std::path::Path::new(&bundle)),
-            &[certs_dir.clone()],
+            std::slice::from_ref(&certs_dir),
             &mut roots,
         );
         let mut got = certs(roots.finish());
