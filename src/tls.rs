@@ -131,33 +131,31 @@ const PEM_BASE64: GeneralPurpose = GeneralPurpose::new(
 /// around the sections and other kinds of section are skipped. Errors on an
 /// unterminated section or bad base64.
 fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, ()> {
-    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
-    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let begin = memchr::memmem::Finder::new(b"-----BEGIN CERTIFICATE-----");
+    let end = memchr::memmem::Finder::new(b"-----END CERTIFICATE-----");
     let mut certs = Vec::new();
     let mut text = Vec::new();
     let mut rest = pem;
-    while let Some(at) = find(rest, BEGIN) {
-        let body = &rest[at + BEGIN.len()..];
-        let end = find(body, END).ok_or(())?;
+    while let Some(at) = begin.find(rest) {
+        let body = &rest[at + begin.needle().len()..];
+        let stop = end.find(body).ok_or(())?;
+        rest = &body[stop + end.needle().len()..];
+        let body = &body[..stop];
+        // Lines without their line ends and indentation; any other
+        // whitespace only if that does not decode.
         text.clear();
-        text.extend(body[..end].iter().filter(|b| !b.is_ascii_whitespace()));
-        certs.push(PEM_BASE64.decode(&text).map_err(|_| ())?);
-        rest = &body[end + END.len()..];
+        let mut from = 0;
+        for eol in memchr::memchr_iter(b'\n', body).chain([body.len()]) {
+            text.extend_from_slice(body[from..eol].trim_ascii());
+            from = eol + 1;
+        }
+        let der = PEM_BASE64.decode(&text).or_else(|_| {
+            text.retain(|b| !b.is_ascii_whitespace());
+            PEM_BASE64.decode(&text)
+        });
+        certs.push(der.map_err(|_| ())?);
     }
     Ok(certs)
-}
-
-/// Where `needle` (which starts with `-`) first occurs in `hay`.
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(i) = hay[from..].iter().position(|&b| b == b'-') {
-        let at = from + i;
-        if hay[at..].starts_with(needle) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
 }
 
 /// Adds the OS store's certificates (see the module documentation).
@@ -291,11 +289,20 @@ stdkx6scTRMZ7vLJl1CBatJ6U7UBOw==\n\
     #[test]
     fn the_pem_decoder_agrees_with_rustls() {
         use rustls_pki_types::pem::PemObject as _;
-        let text = format!("subject=CN = a\n{CA_A}\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{}", CA_B.replace('\n', "\r\n"));
+        // Text around, another kind of section, CRLF line ends, a space
+        // inside a line.
+        let text = [
+            "subject=CN = a",
+            CA_A,
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+            &CA_B.replace('\n', "\r\n"),
+            &CA_A.replacen("MIIB", "MI IB", 1),
+        ]
+        .join("\n");
         let want: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(text.as_bytes())
             .map(|c| c.unwrap().to_vec())
             .collect();
-        assert_eq!(want.len(), 2);
+        assert_eq!(want.len(), 3);
         assert_eq!(pem_certificates(text.as_bytes()).unwrap(), want);
         assert_eq!(
             pem_certificates(b"no PEM here").unwrap(),
