@@ -59,11 +59,22 @@ impl Roots {
 }
 
 /// Collects accepted certificates once each, PEM-encoded.
-#[derive(Default)]
 struct Builder {
     seen: HashSet<Vec<u8>>,
     pem: Vec<u8>,
     count: usize,
+}
+
+impl Default for Builder {
+    /// Sized for a usual OS store (~150 certificates of ~2 KB in PEM), so
+    /// that adding them does not rehash and reallocate along the way.
+    fn default() -> Self {
+        Builder {
+            seen: HashSet::with_capacity(256),
+            pem: Vec::with_capacity(256 * 2048),
+            count: 0,
+        }
+    }
 }
 
 impl Builder {
