@@ -78,48 +78,71 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// Adds `der` unless it is a duplicate or a root store refuses it;
-    /// true when it is (now or already) trusted.
-    fn add(&mut self, der: &[u8]) -> bool {
-        if self.seen.contains(der) {
-            return true;
+    /// Adds the certificate whose base64 text (without whitespace) is `b64`,
+    /// unless it is a duplicate or a root store refuses it: `Ok(true)` when
+    /// it is (now or already) trusted, an error when `b64` is not base64.
+    /// Duplicates are found by their text, before any decoding.
+    fn add_base64(&mut self, b64: &[u8]) -> Result<bool, ()> {
+        use base64::engine::general_purpose::STANDARD;
+        if self.seen.contains(b64) {
+            return Ok(true);
         }
+        // Canonical base64 goes to the HTTPS client as it is; anything
+        // else (no padding, stray bits) is encoded anew.
+        let (der, canonical) = match STANDARD.decode(b64) {
+            Ok(der) => (der, true),
+            Err(_) => (PEM_BASE64.decode(b64).map_err(|_| ())?, false),
+        };
         // The same check the HTTPS client's root store makes (it would
         // panic on a certificate that fails it).
         if rustls::RootCertStore::empty()
-            .add(CertificateDer::from(der))
+            .add(CertificateDer::from(der.as_slice()))
             .is_err()
         {
-            return false;
+            return Ok(false);
         }
-        self.seen.insert(der.to_vec());
+        self.seen.insert(b64.to_vec());
         self.pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
-        let start = self.pem.len();
-        let len = base64::encoded_len(der.len(), true).expect("a certificate's size fits");
-        self.pem.resize(start + len, 0);
-        base64::engine::general_purpose::STANDARD
-            .encode_slice(der, &mut self.pem[start..])
-            .expect("the buffer is sized by encoded_len");
+        if canonical {
+            self.pem.extend_from_slice(b64);
+        } else {
+            self.pem.extend_from_slice(STANDARD.encode(&der).as_bytes());
+        }
         self.pem.extend_from_slice(b"\n-----END CERTIFICATE-----\n");
         self.count += 1;
-        true
+        Ok(true)
+    }
+
+    /// Adds the certificate `der` (see [`Builder::add_base64`]).
+    #[cfg_attr(all(unix, not(target_os = "macos")), allow(dead_code))]
+    fn add_der(&mut self, der: &[u8]) -> bool {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        self.add_base64(b64.as_bytes()) == Ok(true)
+    }
+
+    /// Adds the certificates of the PEM text `pem`; errors on a malformed
+    /// certificate section (those before it are kept). Returns how many of
+    /// its certificates are trusted.
+    fn add_pem(&mut self, pem: &[u8]) -> Result<usize, ()> {
+        let mut usable = 0;
+        for_each_certificate(pem, |b64| {
+            if self.add_base64(b64)? {
+                usable += 1;
+            }
+            Ok(())
+        })?;
+        Ok(usable)
     }
 
     /// Adds the certificates of the `AWS_CA_BUNDLE` file at `path`; errors
     /// when it cannot be read, is not PEM, or holds no usable certificate.
     fn add_bundle(&mut self, path: &str) -> Result<(), String> {
         let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-        let certs = pem_certificates(&bytes).map_err(|_| "not a valid PEM file".to_string())?;
-        let mut usable = 0;
-        for der in &certs {
-            if self.add(der) {
-                usable += 1;
-            }
+        match self.add_pem(&bytes) {
+            Err(()) => Err("not a valid PEM file".into()),
+            Ok(0) => Err("contains no usable certificate".into()),
+            Ok(_) => Ok(()),
         }
-        if usable == 0 {
-            return Err("contains no usable certificate".into());
-        }
-        Ok(())
     }
 
     fn finish(self) -> Roots {
@@ -130,7 +153,7 @@ impl Builder {
     }
 }
 
-/// Base64 as PEM files hold it: padding optional, trailing bits ignored.
+/// Base64 as PEM files may hold it: padding optional, trailing bits ignored.
 const PEM_BASE64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     GeneralPurposeConfig::new()
@@ -138,13 +161,16 @@ const PEM_BASE64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// The DER of every `CERTIFICATE` section of a PEM file, in order; text
-/// around the sections and other kinds of section are skipped. Errors on an
-/// unterminated section or bad base64.
-fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, ()> {
+/// Calls `each` with the base64 text, whitespace removed, of every
+/// `CERTIFICATE` section of a PEM file, in order; text around the sections
+/// and other kinds of section are skipped. Stops at the first error of
+/// `each`, and errors on an unterminated section.
+fn for_each_certificate(
+    pem: &[u8],
+    mut each: impl FnMut(&[u8]) -> Result<(), ()>,
+) -> Result<(), ()> {
     let begin = memchr::memmem::Finder::new(b"-----BEGIN CERTIFICATE-----");
     let end = memchr::memmem::Finder::new(b"-----END CERTIFICATE-----");
-    let mut certs = Vec::new();
     let mut text = Vec::new();
     let mut rest = pem;
     while let Some(at) = begin.find(rest) {
@@ -152,21 +178,18 @@ fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, ()> {
         let stop = end.find(body).ok_or(())?;
         rest = &body[stop + end.needle().len()..];
         let body = &body[..stop];
-        // Lines without their line ends and indentation; any other
-        // whitespace only if that does not decode.
         text.clear();
         let mut from = 0;
         for eol in memchr::memchr_iter(b'\n', body).chain([body.len()]) {
             text.extend_from_slice(body[from..eol].trim_ascii());
             from = eol + 1;
         }
-        let der = PEM_BASE64.decode(&text).or_else(|_| {
+        if memchr::memchr3(b' ', b'\t', b'\r', &text).is_some() {
             text.retain(|b| !b.is_ascii_whitespace());
-            PEM_BASE64.decode(&text)
-        });
-        certs.push(der.map_err(|_| ())?);
+        }
+        each(&text)?;
     }
-    Ok(certs)
+    Ok(())
 }
 
 /// Adds the OS store's certificates (see the module documentation).
@@ -200,12 +223,8 @@ fn read_paths(file: Option<&std::path::Path>, dirs: &[std::path::PathBuf], roots
         if !seen.insert((meta.dev(), meta.ino())) {
             return;
         }
-        match std::fs::read(path).map(|bytes| pem_certificates(&bytes)) {
-            Ok(Ok(certs)) => {
-                for der in &certs {
-                    roots.add(der);
-                }
-            }
+        match std::fs::read(path).map(|bytes| roots.add_pem(&bytes)) {
+            Ok(Ok(_)) => {}
             Ok(Err(())) => crate::debug!("OS trust store: {} is not valid PEM", path.display()),
             Err(e) => crate::debug!("OS trust store: cannot read {}: {e}", path.display()),
         }
@@ -244,7 +263,7 @@ fn os_store(roots: &mut Builder) {
         crate::debug!("OS trust store: {error}");
     }
     for cert in &native.certs {
-        roots.add(cert);
+        roots.add_der(cert);
     }
 }
 
@@ -276,6 +295,16 @@ stdkx6scTRMZ7vLJl1CBatJ6U7UBOw==\n\
 -----END CERTIFICATE-----";
     /// Valid PEM whose content is not a certificate.
     const NOT_A_CERT: &str = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----";
+
+    /// The DER of every certificate of `pem`, as `Builder` reads them.
+    fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, ()> {
+        let mut certs = Vec::new();
+        for_each_certificate(pem, |b64| {
+            certs.push(PEM_BASE64.decode(b64).map_err(|_| ())?);
+            Ok(())
+        })?;
+        Ok(certs)
+    }
 
     fn der(pem: &str) -> Vec<u8> {
         let certs = pem_certificates(pem.as_bytes()).expect("test PEM");
@@ -332,8 +361,8 @@ stdkx6scTRMZ7vLJl1CBatJ6U7UBOw==\n\
         let dir = tempfile::tempdir().unwrap();
         let path = write(&dir, "a.pem", &format!("{CA_A}\n{CA_B}\n{CA_A}\n"));
         let mut roots = Builder::default();
-        roots.add(&der(CA_A));
-        roots.add(&der(CA_A));
+        roots.add_der(&der(CA_A));
+        roots.add_der(&der(CA_A));
         roots.add_bundle(&path).unwrap();
         let roots = roots.finish();
         assert_eq!(roots.count(), 2);
@@ -341,11 +370,20 @@ stdkx6scTRMZ7vLJl1CBatJ6U7UBOw==\n\
     }
 
     #[test]
+    fn base64_without_padding_reaches_the_client_padded() {
+        let unpadded = CA_B.replace("Ow==", "Ow");
+        assert_ne!(unpadded, CA_B);
+        let mut roots = Builder::default();
+        assert_eq!(roots.add_pem(unpadded.as_bytes()), Ok(1));
+        assert_eq!(certs(roots.finish()), vec![der(CA_B)]);
+    }
+
+    #[test]
     fn certificates_a_root_store_refuses_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(&dir, "a.pem", &format!("{NOT_A_CERT}\n{CA_A}\n"));
         let mut roots = Builder::default();
-        assert!(!roots.add(&der(NOT_A_CERT)));
+        assert!(!roots.add_der(&der(NOT_A_CERT)));
         roots.add_bundle(&path).unwrap();
         assert_eq!(certs(roots.finish()), vec![der(CA_A)]);
     }
