@@ -18,9 +18,12 @@
 //! decodes fastest) with its own loading of the OS store turned off.
 
 use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+use std::sync::LazyLock;
 
 use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig};
 use base64::Engine as _;
+use memchr::memmem::Finder;
 use rustls_pki_types::CertificateDer;
 
 /// The trust roots: every accepted certificate once, in PEM.
@@ -61,7 +64,7 @@ impl Roots {
 
 /// Collects accepted certificates once each, PEM-encoded.
 struct Builder {
-    seen: HashSet<Vec<u8>>,
+    seen: HashSet<Vec<u8>, BuildHasherDefault<FxHasher>>,
     pem: Vec<u8>,
     count: usize,
 }
@@ -71,7 +74,7 @@ impl Default for Builder {
     /// that adding them does not rehash and reallocate along the way.
     fn default() -> Self {
         Builder {
-            seen: HashSet::with_capacity(256),
+            seen: HashSet::with_capacity_and_hasher(256, Default::default()),
             pem: Vec::with_capacity(256 * 2048),
             count: 0,
         }
@@ -154,6 +157,30 @@ impl Builder {
     }
 }
 
+/// rustc's FxHash: the set's keys are ~2 KB of base64 each, which SipHash
+/// (std's default, built against hash flooding) reads at a quarter of the
+/// speed; they come from the trust files, not from an adversary.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let word: [u8; 8] = word.try_into().expect("chunks of 8 bytes");
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &byte in words.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Base64 as PEM files may hold it: padding optional, trailing bits ignored.
 const PEM_BASE64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
@@ -170,8 +197,11 @@ fn for_each_certificate(
     pem: &[u8],
     mut each: impl FnMut(&[u8]) -> Result<(), ()>,
 ) -> Result<(), ()> {
-    let begin = memchr::memmem::Finder::new(b"-----BEGIN CERTIFICATE-----");
-    let end = memchr::memmem::Finder::new(b"-----END CERTIFICATE-----");
+    static BEGIN: LazyLock<Finder<'static>> =
+        LazyLock::new(|| Finder::new(b"-----BEGIN CERTIFICATE-----"));
+    static END: LazyLock<Finder<'static>> =
+        LazyLock::new(|| Finder::new(b"-----END CERTIFICATE-----"));
+    let (begin, end) = (&*BEGIN, &*END);
     let mut text = Vec::new();
     let mut rest = pem;
     while let Some(at) = begin.find(rest) {
