@@ -58,8 +58,10 @@ def measure(name, argv, env, stdin_path, runs, warmup, expect=0):
 
 
 def summarize(name, argv, env, stdin_path, times, rss=True):
+    in_order = list(times)
     times = sorted(times)
     result = {
+        "times": in_order,
         "name": name,
         "median_ms": statistics.median(times),
         "p10_ms": times[len(times) // 10],
@@ -138,16 +140,20 @@ def main():
                        args.cold_runs, 3, expect=1)
 
     def ratio(a, b):
-        return a["median_ms"] / b["median_ms"]
+        """The ratio of the medians, and the median of the run-by-run ratios
+        (each run beside the other command's next run: steadier when the
+        machine's load comes and goes)."""
+        paired = statistics.median(x / y for x, y in zip(a["times"], b["times"]))
+        return f"{a['median_ms'] / b['median_ms']:.2f}x (run by run {paired:.2f}x)"
 
     print()
     print(f"cold get over TLS:         {tls['median_ms']:.2f} ms vs Go {tls_go['median_ms']:.2f} ms: "
-          f"{ratio(tls, tls_go):.2f}x  (target <= 0.8x, goal 0.5x)")
+          f"{ratio(tls, tls_go)}  (target <= 0.8x, goal 0.5x)")
     print(f"  with CA variables set:   {tls_vars['median_ms']:.2f} ms vs Go {tls_vars_go['median_ms']:.2f} ms: "
-          f"{ratio(tls_vars, tls_vars_go):.2f}x")
+          f"{ratio(tls_vars, tls_vars_go)}")
     print(f"cold get over plain HTTP:  {http['median_ms']:.2f} ms")
-    print(f"warm get:                  {warm['median_ms']:.2f} ms: {ratio(warm, baseline):.2f}x a bare spawn "
-          f"(target <= 1.5x), {ratio(warm, warm_go):.2f}x Go's {warm_go['median_ms']:.2f} ms")
+    print(f"warm get:                  {warm['median_ms']:.2f} ms: {ratio(warm, baseline)} a bare spawn "
+          f"(target <= 1.5x), {ratio(warm, warm_go)} Go's {warm_go['median_ms']:.2f} ms")
     print(f"get without credentials:   {no_creds['median_ms']:.2f} ms")
     print(f"peak RSS:                  warm get {warm['peak_rss_kib']} KiB, cold get over TLS "
           f"{tls['peak_rss_kib']} KiB (Go {tls_go['peak_rss_kib']} KiB)")

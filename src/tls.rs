@@ -254,7 +254,7 @@ fn read_paths(file: Option<&std::path::Path>, dirs: &[std::path::PathBuf], roots
         if !seen.insert((meta.dev(), meta.ino())) {
             return;
         }
-        match std::fs::read(path).map(|bytes| roots.add_pem(&bytes)) {
+        match read_file(path, meta.len()).map(|bytes| roots.add_pem(&bytes)) {
             Ok(Ok(_)) => {}
             Ok(Err(())) => crate::debug!("OS trust store: {} is not valid PEM", path.display()),
             Err(e) => crate::debug!("OS trust store: cannot read {}: {e}", path.display()),
@@ -284,6 +284,19 @@ fn read_paths(file: Option<&std::path::Path>, dirs: &[std::path::PathBuf], roots
             }
         }
     }
+}
+
+/// The contents of the file at `path`, which `stat` said is `len` bytes:
+/// open, read, close (`fs::read` stats it again and reads once more to see
+/// the end: ~440 more system calls for Debian's store, ~2 ms here).
+#[cfg(all(unix, not(target_os = "macos")))]
+fn read_file(path: &std::path::Path, len: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    std::fs::File::open(path)?
+        .take(len)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Adds the OS store's certificates (see the module documentation).
