@@ -74,6 +74,16 @@ def summarize(name, argv, env, stdin_path, times, rss=True):
     return result
 
 
+def fail(name, argv, env, stdin_path, code):
+    """Stops the benchmark, showing what one more run says on stderr."""
+    import subprocess
+    with open(stdin_path, "rb") as f:
+        again = subprocess.run(argv, stdin=f, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, env=env)
+    sys.exit(f"bench: {name}: {argv[0]} exited {code}; once more it exits "
+             f"{again.returncode}, saying: {again.stderr.decode(errors='replace')[-2000:]}")
+
+
 def measure_alternating(cmds, stdin_path, runs, warmup, rss=True):
     """Runs the commands (name, argv, env) in turn, run after run, so that all
     see the same machine load; returns their summaries in order."""
@@ -85,7 +95,7 @@ def measure_alternating(cmds, stdin_path, runs, warmup, rss=True):
         for (name, argv, env), out in zip(cmds, times):
             ms, _, code = spawn(argv, env, stdin_path)
             if code != 0:
-                sys.exit(f"bench: {name}: {argv[0]} exited {code}; run it by hand to see stderr")
+                fail(name, argv, env, stdin_path, code)
             out.append(ms)
     return [summarize(name, argv, env, stdin_path, t, rss) for (name, argv, env), t in zip(cmds, times)]
 
