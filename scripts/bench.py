@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Spawn-level benchmark of docker-credential-ecr-login.
+"""Spawn-level benchmark of docker-credential-ecr-login, side by side with the
+Go helper (run by scripts/bench, which sets up the emulator and namespaces).
 
 Every measured command is started the same way (posix_spawn, stdin from a
 file, stdout/stderr to /dev/null) and reaped with wait4, so the figures compare
@@ -44,53 +45,70 @@ def peak_rss_kib(argv, env, stdin_path, runs=20):
     return peak
 
 
-def measure(name, argv, env, stdin_path, runs, warmup):
+def measure(name, argv, env, stdin_path, runs, warmup, expect=0):
     for _ in range(warmup):
         spawn(argv, env, stdin_path)
     times = []
     for _ in range(runs):
         ms, _, code = spawn(argv, env, stdin_path)
-        if code != 0:
-            sys.exit(f"bench: {name}: {argv[0]} exited {code}")
+        if code != expect:
+            sys.exit(f"bench: {name}: {argv[0]} exited {code} (expected {expect})")
         times.append(ms)
     return summarize(name, argv, env, stdin_path, times)
 
 
-def summarize(name, argv, env, stdin_path, times):
+def summarize(name, argv, env, stdin_path, times, rss=True):
+    in_order = list(times)
     times = sorted(times)
     result = {
+        "times": in_order,
         "name": name,
         "median_ms": statistics.median(times),
         "p10_ms": times[len(times) // 10],
         "p90_ms": times[(len(times) * 9) // 10],
-        "peak_rss_kib": peak_rss_kib(argv, env, stdin_path),
+        "peak_rss_kib": peak_rss_kib(argv, env, stdin_path) if rss else 0,
         "runs": len(times),
     }
-    print(f"{name:<28} median {result['median_ms']:7.3f} ms   p10 {result['p10_ms']:7.3f}   p90 {result['p90_ms']:7.3f}   peak RSS {result['peak_rss_kib']} KiB   ({len(times)} runs)")
+    rss_text = f"peak RSS {result['peak_rss_kib']} KiB" if rss else ""
+    print(f"{name:<34} median {result['median_ms']:7.3f} ms   p10 {result['p10_ms']:7.3f}   p90 {result['p90_ms']:7.3f}   {rss_text}  ({len(times)} runs)")
     return result
 
 
-def measure_pair(a, b, env, stdin_path, runs, warmup=20):
-    """Alternates two commands run by run; returns both summaries."""
+def fail(name, argv, env, stdin_path, code):
+    """Stops the benchmark, showing what one more run says on stderr."""
+    import subprocess
+    with open(stdin_path, "rb") as f:
+        again = subprocess.run(argv, stdin=f, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, env=env)
+    sys.exit(f"bench: {name}: {argv[0]} exited {code}; once more it exits "
+             f"{again.returncode}, saying: {again.stderr.decode(errors='replace')[-2000:]}")
+
+
+def measure_alternating(cmds, stdin_path, runs, warmup, rss=True):
+    """Runs the commands (name, argv, env) in turn, run after run, so that all
+    see the same machine load; returns their summaries in order."""
     for _ in range(warmup):
-        spawn(a[1], env, stdin_path)
-        spawn(b[1], env, stdin_path)
-    ta, tb = [], []
+        for _, argv, env in cmds:
+            spawn(argv, env, stdin_path)
+    times = [[] for _ in cmds]
     for _ in range(runs):
-        for (name, argv), out in ((a, ta), (b, tb)):
+        for (name, argv, env), out in zip(cmds, times):
             ms, _, code = spawn(argv, env, stdin_path)
             if code != 0:
-                sys.exit(f"bench: {name}: {argv[0]} exited {code}")
+                fail(name, argv, env, stdin_path, code)
             out.append(ms)
-    return summarize(a[0], a[1], env, stdin_path, ta), summarize(b[0], b[1], env, stdin_path, tb)
+    return [summarize(name, argv, env, stdin_path, t, rss) for (name, argv, env), t in zip(cmds, times)]
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
+    ap.add_argument("--bin", required=True, help="our helper")
+    ap.add_argument("--go-bin", required=True, help="the Go helper")
+    ap.add_argument("--http-endpoint", required=True, help="the emulator's plain-HTTP URL")
+    ap.add_argument("--ca-bundle", required=True, help="the system CA bundle (with the test CA)")
     ap.add_argument("--registry", default="123456789012.dkr.ecr.us-east-1.amazonaws.com")
     ap.add_argument("--runs", type=int, default=300)
-    ap.add_argument("--cold-runs", type=int, default=40)
+    ap.add_argument("--cold-runs", type=int, default=60)
     ap.add_argument("--workdir", required=True)
     args = ap.parse_args()
 
@@ -99,24 +117,57 @@ def main():
         f.write(args.registry + "\n")
     env = dict(os.environ)
     true_bin = "/bin/true" if os.path.exists("/bin/true") else "/usr/bin/true"
+    ours, go = [args.bin, "get"], [args.go_bin, "get"]
 
-    # Prime the cache once.
-    _, _, code = spawn([args.bin, "get"], env, stdin_path)
-    if code != 0:
-        sys.exit(f"bench: priming get failed (exit {code}); run it by hand to see stderr")
-    # The bare spawn and the warm get alternate, so both see the same machine load.
-    baseline, warm = measure_pair(
-        ("spawn /bin/true", [true_bin]),
-        ("warm get (cache hit)", [args.bin, "get"]),
-        env, stdin_path, args.runs)
-    cold_env = dict(env, AWS_ECR_DISABLE_CACHE="true")
-    cold = measure("cold get (emulator call)", [args.bin, "get"], cold_env, stdin_path, args.cold_runs, 3)
+    # Cold gets over TLS at the real API name, ours and Go's alternating: with
+    # the system store only, then with the CA variables set for both.
+    cold = dict(env, AWS_ECR_DISABLE_CACHE="true")
+    ca_vars = dict(cold, AWS_CA_BUNDLE=args.ca_bundle, SSL_CERT_FILE=args.ca_bundle,
+                   SSL_CERT_DIR=os.path.dirname(args.ca_bundle))
+    tls, tls_go = measure_alternating(
+        [("cold get, TLS", ours, cold), ("Go: cold get, TLS", go, cold)],
+        stdin_path, args.cold_runs, 5)
+    tls_vars, tls_vars_go = measure_alternating(
+        [("cold get, TLS, CA variables", ours, ca_vars),
+         ("Go: cold get, TLS, CA variables", go, ca_vars)],
+        stdin_path, args.cold_runs, 5, rss=False)
+    http = measure("cold get, plain HTTP", ours,
+                   dict(cold, AWS_ENDPOINT_URL_ECR=args.http_endpoint),
+                   stdin_path, args.cold_runs, 3)
+
+    # Warm gets: prime both caches once, then alternate with a bare spawn.
+    for argv in (ours, go):
+        _, _, code = spawn(argv, env, stdin_path)
+        if code != 0:
+            sys.exit(f"bench: priming {argv[0]} get failed (exit {code}); run it by hand to see stderr")
+    baseline, warm, warm_go = measure_alternating(
+        [("spawn /bin/true", [true_bin], env), ("warm get (cache hit)", ours, env),
+         ("Go: warm get (cache hit)", go, env)],
+        stdin_path, args.runs, 20)
+    no_creds_env = {k: v for k, v in cold.items()
+                    if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    no_creds = measure("get without credentials (fails)", ours, no_creds_env, stdin_path,
+                       args.cold_runs, 3, expect=1)
+
+    def ratio(a, b):
+        """The ratio of the medians, and the median of the run-by-run ratios
+        (each run beside the other command's next run: steadier when the
+        machine's load comes and goes)."""
+        paired = statistics.median(x / y for x, y in zip(a["times"], b["times"]))
+        return f"{a['median_ms'] / b['median_ms']:.2f}x (run by run {paired:.2f}x)"
+
     print()
-    print(f"warm get / bare spawn:   {warm['median_ms'] / baseline['median_ms']:.2f}x  (target <= 1.5x)")
-    print(f"warm get vs Go helper:   {warm['median_ms']:.2f} ms vs 7 ms measured for the Go helper ({warm['median_ms'] / 7.0:.2f}x, target <= 0.25x)")
-    print(f"cold get median:         {cold['median_ms']:.2f} ms")
-    print(f"peak RSS of a warm get:  {warm['peak_rss_kib']} KiB")
-    print(f"binary size:             {os.path.getsize(args.bin)} bytes")
+    print(f"cold get over TLS:         {tls['median_ms']:.2f} ms vs Go {tls_go['median_ms']:.2f} ms: "
+          f"{ratio(tls, tls_go)}  (target <= 0.8x, goal 0.5x)")
+    print(f"  with CA variables set:   {tls_vars['median_ms']:.2f} ms vs Go {tls_vars_go['median_ms']:.2f} ms: "
+          f"{ratio(tls_vars, tls_vars_go)}")
+    print(f"cold get over plain HTTP:  {http['median_ms']:.2f} ms")
+    print(f"warm get:                  {warm['median_ms']:.2f} ms: {ratio(warm, baseline)} a bare spawn "
+          f"(target <= 1.5x), {ratio(warm, warm_go)} Go's {warm_go['median_ms']:.2f} ms")
+    print(f"get without credentials:   {no_creds['median_ms']:.2f} ms")
+    print(f"peak RSS:                  warm get {warm['peak_rss_kib']} KiB, cold get over TLS "
+          f"{tls['peak_rss_kib']} KiB (Go {tls_go['peak_rss_kib']} KiB)")
+    print(f"binary size:               {os.path.getsize(args.bin)} bytes (Go helper {os.path.getsize(args.go_bin)})")
 
 
 if __name__ == "__main__":

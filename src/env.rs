@@ -51,6 +51,10 @@ pub const AWS_EC2_METADATA_DISABLED: &str = "AWS_EC2_METADATA_DISABLED";
 pub const AWS_EC2_METADATA_SERVICE_ENDPOINT: &str = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
 /// The standard AWS variable `AWS_CA_BUNDLE`.
 pub const AWS_CA_BUNDLE: &str = "AWS_CA_BUNDLE";
+/// OpenSSL's `SSL_CERT_FILE`: the OS trust store's bundle file.
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+/// OpenSSL's `SSL_CERT_DIR`: the OS trust store's directories (`:`-separated).
+pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
 /// The standard AWS variable `AWS_ENDPOINT_URL`.
 pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 /// The standard AWS variable `AWS_ENDPOINT_URL_ECR`.

@@ -20,7 +20,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Variables outside the `AWS_` family that the helper reads.
-const OTHER_VARS: &[&str] = &[DOCKER_CONFIG, REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR];
+const OTHER_VARS: &[&str] = &[
+    DOCKER_CONFIG,
+    REGISTRY_AUTH_FILE,
+    XDG_RUNTIME_DIR,
+    SSL_CERT_FILE,
+    SSL_CERT_DIR,
+];
 
 /// What the environment says, read once.
 #[derive(Debug, Clone, Default)]

@@ -1,61 +1,33 @@
-//! The HTTP side of every AWS call: the HTTPS client (rustls, the OS roots
-//! plus `AWS_CA_BUNDLE`, proxies), the settings of hand-built credential
-//! providers, and the runtime that runs one call within a deadline.
-//!
-//! A CA bundle is loaded safely: only certificates that parse are passed on,
-//! so a bad bundle is a clear error instead of a crash deep in the TLS stack.
+//! The HTTP side of every AWS call: the HTTPS client (rustls on ring, the
+//! trust roots of [`super::tls`], proxies), the settings of hand-built
+//! credential providers, and the runtime that runs one call within a deadline.
 
 use std::time::Duration;
 
+use crate::env;
 use aws_config::{BehaviorVersion, Region};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
-use base64::Engine as _;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
 
-/// Reads a PEM bundle and returns it re-encoded with only the certificates
-/// that a root store accepts. Errors when none do.
-pub(crate) fn read_ca_bundle(path: &str) -> Result<Vec<u8>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    let mut store = rustls::RootCertStore::empty();
-    let mut out = Vec::new();
-    for cert in CertificateDer::pem_slice_iter(&bytes) {
-        let Ok(cert) = cert else {
-            return Err("not a valid PEM file".into());
-        };
-        if store.add(cert.clone()).is_ok() {
-            out.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
-            let b64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
-            for line in b64.as_bytes().chunks(64) {
-                out.extend_from_slice(line);
-                out.push(b'\n');
-            }
-            out.extend_from_slice(b"-----END CERTIFICATE-----\n");
-        }
-    }
-    if out.is_empty() {
-        return Err("contains no usable certificate".into());
-    }
-    Ok(out)
-}
-
-use crate::env;
-
+use super::tls::{OsStore, Roots};
 use super::FetchError;
 
-/// The HTTPS client: rustls with the OS roots (which honour `SSL_CERT_FILE`),
-/// plus the certificates of `AWS_CA_BUNDLE`, and proxies from `HTTPS_PROXY`,
+/// The HTTPS client: rustls on ring, trusting [`Roots`] (the OS store and
+/// `AWS_CA_BUNDLE`, read once), with proxies from `HTTPS_PROXY`,
 /// `HTTP_PROXY`, `NO_PROXY`.
-pub(crate) fn http_client(ca_bundle: Option<&str>) -> Result<SharedHttpClient, FetchError> {
+pub(crate) fn http_client(
+    ca_bundle: Option<&str>,
+    os: &OsStore,
+) -> Result<SharedHttpClient, FetchError> {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
     use aws_smithy_http_client::{proxy::ProxyConfig, Connector};
-    let mut trust = TrustStore::default();
-    if let Some(path) = ca_bundle {
-        trust = trust.with_pem_certificate(
-            read_ca_bundle(path)
-                .map_err(|e| FetchError::Other(format!("{}={path}: {e}", env::AWS_CA_BUNDLE)))?,
-        );
-    }
+    let roots = Roots::load(ca_bundle, os).map_err(|e| {
+        let path = ca_bundle.unwrap_or_default();
+        FetchError::Other(format!("{}={path}: {e}", env::AWS_CA_BUNDLE))
+    })?;
+    // The client's own loading of the OS store is off: `roots` has it.
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(roots.pem());
     let context = TlsContext::builder()
         .with_trust_store(trust)
         .build()
@@ -63,6 +35,15 @@ pub(crate) fn http_client(ca_bundle: Option<&str>) -> Result<SharedHttpClient, F
     Ok(
         aws_smithy_http_client::Builder::new().build_with_connector_fn(
             move |settings, components| {
+                // Called without settings and components only by the client's
+                // validate_base_client_config, which drops the connector (it
+                // builds one early "so native certs load"): twice per cold get,
+                // each time decoding every root certificate again. Give it one
+                // that has no TLS to set up. (Were it ever used, it refuses
+                // https:// URLs: it cannot talk to AWS unencrypted by mistake.)
+                if settings.is_none() && components.is_none() {
+                    return Connector::builder().build_http();
+                }
                 let mut builder = Connector::builder();
                 builder.set_connector_settings(settings.cloned());
                 if let Some(components) = components {
@@ -70,7 +51,7 @@ pub(crate) fn http_client(ca_bundle: Option<&str>) -> Result<SharedHttpClient, F
                 }
                 builder
                     .proxy_config(ProxyConfig::from_env())
-                    .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+                    .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
                     .tls_context(context.clone())
                     .build()
             },

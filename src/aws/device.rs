@@ -36,6 +36,8 @@ const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub struct OidcSettings {
     /// `AWS_CA_BUNDLE`.
     pub ca_bundle: Option<String>,
+    /// `SSL_CERT_FILE`, `SSL_CERT_DIR`.
+    pub os_store: super::tls::OsStore,
     /// `AWS_ENDPOINT_URL_SSO_OIDC`, else `AWS_ENDPOINT_URL`.
     pub endpoint: Option<String>,
 }
@@ -86,7 +88,7 @@ async fn device_flow(
             sso.profile
         )));
     }
-    let http = http_client(oidc.ca_bundle.as_deref())?;
+    let http = http_client(oidc.ca_bundle.as_deref(), &oidc.os_store)?;
     let config = isolated_config(Region::new(sso.region.clone()), http).await;
     let mut builder = aws_sdk_ssooidc::config::Builder::from(&config);
     if let Some(url) = &oidc.endpoint {

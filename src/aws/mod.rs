@@ -26,6 +26,7 @@ mod error;
 pub mod mfa;
 pub mod sign_in;
 mod sts;
+mod tls;
 mod token;
 
 pub use error::FetchError;

@@ -25,6 +25,8 @@ use crate::secret::SessionCredentials;
 pub struct SdkTokenSource {
     /// `AWS_CA_BUNDLE`: extra trusted certificates.
     ca_bundle: Option<String>,
+    /// `SSL_CERT_FILE`, `SSL_CERT_DIR`: where the OS trust store is.
+    os_store: super::tls::OsStore,
     /// `AWS_REGION`: where STS is asked for an MFA session.
     region: Option<String>,
     /// `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECR`, `AWS_ENDPOINT_URL_ECR_PUBLIC`.
@@ -40,11 +42,20 @@ pub struct SdkTokenSource {
     pub(in crate::aws) oidc: super::device::OidcSettings,
 }
 
+/// Where the settings say the OS trust store is.
+fn os_store(settings: &crate::settings::Settings) -> super::tls::OsStore {
+    super::tls::OsStore {
+        cert_file: settings.lookup(env::SSL_CERT_FILE),
+        cert_dir: settings.lookup(env::SSL_CERT_DIR),
+    }
+}
+
 impl SdkTokenSource {
     /// The token source configured by `settings`.
     pub fn new(settings: &crate::settings::Settings) -> SdkTokenSource {
         SdkTokenSource {
             ca_bundle: settings.lookup(env::AWS_CA_BUNDLE),
+            os_store: os_store(settings),
             region: settings.lookup(env::AWS_REGION),
             endpoint: settings.lookup(env::AWS_ENDPOINT_URL),
             endpoint_ecr: settings.lookup(env::AWS_ENDPOINT_URL_ECR),
@@ -54,6 +65,7 @@ impl SdkTokenSource {
             login_cache: super::sign_in::login_cache_dir(settings),
             oidc: super::device::OidcSettings {
                 ca_bundle: settings.lookup(env::AWS_CA_BUNDLE),
+                os_store: os_store(settings),
                 endpoint: settings
                     .lookup(env::AWS_ENDPOINT_URL_SSO_OIDC)
                     .or_else(|| settings.lookup(env::AWS_ENDPOINT_URL)),
@@ -77,7 +89,7 @@ impl SdkTokenSource {
     }
 
     fn http_client(&self) -> Result<SharedHttpClient, FetchError> {
-        http_client(self.ca_bundle.as_deref())
+        http_client(self.ca_bundle.as_deref(), &self.os_store)
     }
 
     /// The API endpoint a token request for `registry` goes to: the override in
