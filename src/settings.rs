@@ -164,16 +164,19 @@ impl Settings {
     }
 }
 
+/// Settings of `vars` with the home directory `/home/u`, for unit tests.
+#[cfg(test)]
+pub(crate) fn for_tests(vars: &[(&str, &str)]) -> Settings {
+    Settings::from_vars(
+        vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        Some(PathBuf::from("/home/u")),
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    use super::for_tests as settings;
     use super::*;
-
-    fn settings(vars: &[(&str, &str)]) -> Settings {
-        Settings::from_vars(
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
-            Some(PathBuf::from("/home/u")),
-        )
-    }
 
     #[test]
     fn values_flags_and_defaults() {

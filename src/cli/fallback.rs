@@ -131,13 +131,7 @@ pub fn configured(settings: &Settings, config: &MapFile) -> Result<Option<Fallba
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn settings(vars: &[(&str, &str)]) -> Settings {
-        Settings::from_vars(
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
-            Some(PathBuf::from("/home/u")),
-        )
-    }
+    use crate::settings::for_tests as settings;
 
     #[test]
     fn the_environment_wins_and_bad_names_are_refused() {
