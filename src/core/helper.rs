@@ -263,17 +263,7 @@ mod tests {
     }
 
     fn setup() -> (tempfile::TempDir, Registry, Identity) {
-        let id = Identity {
-            fingerprint: "f".repeat(64),
-            label: "t".into(),
-            source: SourceKind::Environment,
-            profile: None,
-            mfa: None,
-            assume_role: None,
-            session: None,
-            sso: None,
-            login_session: None,
-        };
+        let id = Identity::for_tests("f".repeat(64));
         let reg = Registry::parse("123456789012.dkr.ecr.us-east-1.amazonaws.com").unwrap();
         (tempfile::tempdir().unwrap(), reg, id)
     }

@@ -1,22 +1,11 @@
 //! Unit tests of [`super`].
 
 use super::*;
-use crate::identity::SourceKind;
 use crate::secret::Secret;
 use crate::time::secs;
 
 fn identity(fp: char) -> Identity {
-    Identity {
-        fingerprint: fp.to_string().repeat(64),
-        label: "test".into(),
-        source: SourceKind::Environment,
-        profile: None,
-        mfa: None,
-        assume_role: None,
-        session: None,
-        sso: None,
-        login_session: None,
-    }
+    Identity::for_tests(fp.to_string().repeat(64))
 }
 
 fn entry(id: &Identity, host: &str, requested_at: u64, expires_at: u64) -> CacheEntry {

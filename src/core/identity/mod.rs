@@ -240,6 +240,22 @@ impl Identity {
         self
     }
 
+    /// An identity of environment keys with this fingerprint, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(fingerprint: String) -> Identity {
+        Identity {
+            fingerprint,
+            label: "test".into(),
+            source: SourceKind::Environment,
+            profile: None,
+            mfa: None,
+            assume_role: None,
+            session: None,
+            sso: None,
+            login_session: None,
+        }
+    }
+
     /// A short form of the fingerprint for directory names and messages.
     pub fn short(&self) -> &str {
         &self.fingerprint[..16]
