@@ -4,7 +4,7 @@
 //! SDK, SigV4 signing and HTTP are exercised. It records every request and
 //! answers according to a script of [`Reply`]s.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -127,37 +127,9 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut stream = stream;
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut headers = Vec::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end().to_string();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':') {
-                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-            }
-        }
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        let len: usize = header("content-length").parse().unwrap_or(0);
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+    while let Some(request) = super::http::read_request(&mut reader) {
+        let header = |name: &str| request.header(name).unwrap_or_default().to_string();
+        let body = &request.body;
         let auth = header("authorization");
         let scope = auth
             .split("Credential=")
@@ -168,7 +140,7 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
             .unwrap_or_default()
             .to_string();
         let scope: Vec<&str> = scope.split('/').collect();
-        let body_json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let body_json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
         let registry_ids: Vec<String> = body_json["registryIds"]
             .as_array()
             .map(|a| {
@@ -178,7 +150,7 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
             })
             .unwrap_or_default();
         let params = if header("content-type").starts_with("application/x-www-form-urlencoded") {
-            form_decode(&String::from_utf8_lossy(&body))
+            form_decode(&String::from_utf8_lossy(body))
         } else {
             Vec::new()
         };

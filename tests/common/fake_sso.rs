@@ -6,7 +6,7 @@
 //! `AWS_ENDPOINT_URL_SSO`, `AWS_ENDPOINT_URL_SSO_OIDC` and
 //! `AWS_ENDPOINT_URL_SIGNIN` at [`FakeSso::url`]. Every request is recorded.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -111,46 +111,14 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut stream = stream;
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = request_line.split_whitespace();
-        let method = parts.next().unwrap_or_default().to_string();
-        let path = parts.next().unwrap_or_default().to_string();
-        let mut headers = Vec::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end().to_string();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':') {
-                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-            }
-        }
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        };
-        let len: usize = header("content-length")
-            .and_then(|l| l.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+    while let Some(request) = super::http::read_request(&mut reader) {
+        let header = |name: &str| request.header(name).map(str::to_string);
+        let (method, path, body) = (request.method.clone(), request.path.clone(), &request.body);
         let call = SsoCall {
             method,
             path: path.clone(),
             bearer: header("x-amz-sso_bearer_token").unwrap_or_default(),
-            body: serde_json::from_slice(&body).unwrap_or_default(),
+            body: serde_json::from_slice(body).unwrap_or_default(),
             dpop: header("dpop").is_some(),
         };
         let (status, kind, answer) = answer(&call, &state);

@@ -4,6 +4,7 @@
 
 pub mod fake_ecr;
 pub mod fake_sso;
+pub mod http;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
