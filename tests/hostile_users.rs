@@ -952,26 +952,6 @@ fn world_writable_entry_is_not_served() {
 
 const MFA_CONFIG: &str = "[profile mfa]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/me\nduration_seconds = 900\n";
 
-/// The session file name of the `mfa` profile: anyone can compute it.
-fn mfa_key() -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for part in [
-        "mfa",
-        "arn:aws:iam::123456789012:role/Admin",
-        "arn:aws:iam::123456789012:mfa/me",
-        "base",
-    ] {
-        h.update(part.as_bytes());
-        h.update(b"\n");
-    }
-    h.finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn planted_session(expires_at: u64) -> String {
     serde_json::json!({
         "version": 1,

@@ -313,27 +313,6 @@ fn doctor_explains_and_never_prints_a_secret() {
     assert!(run.stdout.contains("not an ECR registry"), "{}", run.stdout);
 }
 
-/// The session file stem of the `mfa` profile of [`with_profiles`].
-#[cfg(target_os = "linux")]
-fn mfa_key() -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for part in [
-        "mfa",
-        "arn:aws:iam::123456789012:role/Admin",
-        "arn:aws:iam::123456789012:mfa/me",
-        "base",
-    ] {
-        h.update(part.as_bytes());
-        h.update(b"\n");
-    }
-    h.finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Holds the prompt lock of the `mfa` profile, as a process prompting would.
 #[cfg(target_os = "linux")]
 fn hold_mfa_lock(env: &TestEnv) -> std::fs::File {

@@ -190,3 +190,26 @@ pub fn run_command(mut cmd: Command, stdin: &[u8]) -> Run {
         elapsed: start.elapsed(),
     }
 }
+
+/// The file stem of the kept MFA session of a profile `mfa` with role
+/// `arn:aws:iam::123456789012:role/Admin`, serial
+/// `arn:aws:iam::123456789012:mfa/me` and source profile `base` (the set-up
+/// the identity and hostile-user tests share): anyone can compute it.
+pub fn mfa_key() -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [
+        "mfa",
+        "arn:aws:iam::123456789012:role/Admin",
+        "arn:aws:iam::123456789012:mfa/me",
+        "base",
+    ] {
+        h.update(part.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
