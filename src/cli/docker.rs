@@ -30,20 +30,21 @@ pub fn run(
     mut stdin: impl Read,
     stdout: &mut dyn Write,
 ) -> ExitCode {
-    let config = match crate::resolve::config(settings) {
-        Ok((config, _)) => Some(config),
+    let (config, config_path) = match crate::resolve::config(settings) {
+        Ok((config, path)) => (Some(config), path),
         // A file that does not parse may hold the fallback or an alias:
         // guessing could send a registry to the wrong helper.
         Err(e) if action != Action::List => return refuse(action, e, stdout),
         Err(e) => {
             crate::warn!("{e}");
-            None
+            (None, None)
         }
     };
     let backend = Backend {
         helper: Helper::from_settings(SdkTokenSource::new(settings), settings),
         settings,
         config: config.as_ref(),
+        config_path: config_path.as_deref(),
     };
     let outcome = if action == Action::List {
         protocol::handle(&backend, action.name(), std::io::empty())
@@ -141,6 +142,7 @@ struct Backend<'a> {
     helper: Helper<SdkTokenSource>,
     settings: &'a Settings,
     config: Option<&'a MapFile>,
+    config_path: Option<&'a std::path::Path>,
 }
 
 impl Backend<'_> {
@@ -197,7 +199,13 @@ impl Backend<'_> {
 
 impl Credentials for Backend<'_> {
     fn get(&self, server_url: &str) -> Result<(String, Secret)> {
-        let login = self.helper.login_to(server_url, self.settings)?;
+        // `get` and friends only run with a config that was read (a file
+        // that does not parse was refused before), or none at all.
+        let empty = MapFile::default();
+        let file = self.config.unwrap_or(&empty);
+        let login = self
+            .helper
+            .login_to(server_url, file, self.config_path, self.settings)?;
         Ok((login.username, login.password))
     }
 

@@ -74,7 +74,12 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
     }
     w(format!("endpoint     {}", source.api_endpoint(&registry)))?;
 
-    let resolved = match crate::resolve::resolve_registry(registry.clone(), settings) {
+    let resolved = match crate::resolve::resolve_registry(
+        registry.clone(),
+        &config,
+        config_path.as_deref(),
+        settings,
+    ) {
         Ok(r) => r,
         Err(e @ Error::Config(_)) => {
             w(format!("map          problem: {e}"))?;

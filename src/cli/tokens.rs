@@ -18,7 +18,8 @@ pub fn print(
     stdout: &mut dyn Write,
 ) -> Result<()> {
     let helper = Helper::from_settings(SdkTokenSource::new(settings), settings);
-    let login = helper.login_to(host, settings)?;
+    let (file, path) = crate::resolve::config(settings)?;
+    let login = helper.login_to(host, &file, path.as_deref(), settings)?;
     let secret = if basic_auth {
         login.basic_auth()
     } else {

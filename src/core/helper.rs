@@ -65,9 +65,16 @@ impl<S: TokenSource> Helper<S> {
     }
 
     /// A login for the registry `host` names (as Docker sends it), as whoever
-    /// [`crate::resolve`] says logs in there.
-    pub fn login_to(&self, host: &str, settings: &Settings) -> Result<Login> {
-        let resolved = crate::resolve::resolve(host, settings)?;
+    /// [`crate::resolve`] says logs in there (with the config file `file`,
+    /// read from `path`).
+    pub fn login_to(
+        &self,
+        host: &str,
+        file: &crate::regmap::MapFile,
+        path: Option<&std::path::Path>,
+        settings: &Settings,
+    ) -> Result<Login> {
+        let resolved = crate::resolve::resolve(host, file, path, settings)?;
         self.login(&resolved.registry, &resolved.identity)
     }
 

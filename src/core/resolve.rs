@@ -12,7 +12,7 @@
 //! ([`Identity`]); put the rule's role, if any, on top. Nothing here touches
 //! the network or the SDK.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::env;
 use crate::error::Result;
@@ -62,29 +62,30 @@ pub fn is_ecr(input: &str, file: &MapFile) -> bool {
     registry_for(input, file).is_ok()
 }
 
-/// Resolves a registry reference as Docker sends it (`https://host/...`).
-pub fn resolve(host: &str, settings: &Settings) -> Result<Resolved> {
-    let (file, path) = config(settings)?;
-    let (registry, _alias) = registry_for(host, &file)?;
-    resolve_in(registry, &file, path, settings)
+/// Resolves a registry reference as Docker sends it (`https://host/...`)
+/// with the config file `file` (read from `path`, see [`config`]), which the
+/// front end has read once already.
+pub fn resolve(
+    host: &str,
+    file: &MapFile,
+    path: Option<&Path>,
+    settings: &Settings,
+) -> Result<Resolved> {
+    let (registry, _alias) = registry_for(host, file)?;
+    resolve_registry(registry, file, path, settings)
 }
 
-/// Resolves an already parsed registry.
-pub fn resolve_registry(registry: Registry, settings: &Settings) -> Result<Resolved> {
-    let (file, path) = config(settings)?;
-    resolve_in(registry, &file, path, settings)
-}
-
-fn resolve_in(
+/// Resolves an already parsed registry with the config file `file`.
+pub fn resolve_registry(
     registry: Registry,
     file: &MapFile,
-    path: Option<PathBuf>,
+    path: Option<&Path>,
     settings: &Settings,
 ) -> Result<Resolved> {
     let rule = match path {
         Some(path) => regmap::find(&file.rules, &registry)
             .cloned()
-            .map(|rule| (rule, path)),
+            .map(|rule| (rule, path.to_path_buf())),
         None => None,
     };
     let mut profile = None;
