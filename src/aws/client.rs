@@ -18,12 +18,21 @@ pub(crate) fn http_client(
     ca_bundle: Option<&str>,
     os: &OsStore,
 ) -> Result<SharedHttpClient, FetchError> {
-    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-    use aws_smithy_http_client::{proxy::ProxyConfig, Connector};
-    let roots = Roots::load(ca_bundle, os).map_err(|e| {
+    client_trusting(&load_roots(ca_bundle, os)?)
+}
+
+/// The trust roots of the OS store (located by `os`) and `ca_bundle`.
+pub(crate) fn load_roots(ca_bundle: Option<&str>, os: &OsStore) -> Result<Roots, FetchError> {
+    Roots::load(ca_bundle, os).map_err(|e| {
         let path = ca_bundle.unwrap_or_default();
         FetchError::Other(format!("{}={path}: {e}", env::AWS_CA_BUNDLE))
-    })?;
+    })
+}
+
+/// The HTTPS client of [`http_client`], trusting `roots` (read already).
+pub(crate) fn client_trusting(roots: &Roots) -> Result<SharedHttpClient, FetchError> {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+    use aws_smithy_http_client::{proxy::ProxyConfig, Connector};
     // The client's own loading of the OS store is off: `roots` has it.
     let trust = TrustStore::empty()
         .with_native_roots(false)

@@ -37,7 +37,7 @@ pub struct OsStore {
 }
 
 /// The trust roots: every accepted certificate once, in PEM.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Roots {
     pem: Vec<u8>,
     #[cfg_attr(not(test), allow(dead_code))]

@@ -10,7 +10,9 @@ use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-use super::client::{block_on_ready, http_client, no_shared_files, provider_config, run_within};
+use super::client::{
+    block_on_ready, client_trusting, load_roots, no_shared_files, provider_config, run_within,
+};
 use super::error::{credentials_error, sdk_error};
 use super::{sts, FetchError, TokenSource, WebIdentity};
 use crate::env;
@@ -27,6 +29,8 @@ pub struct SdkTokenSource {
     ca_bundle: Option<String>,
     /// `SSL_CERT_FILE`, `SSL_CERT_DIR`: where the OS trust store is.
     os_store: super::tls::OsStore,
+    /// The trust roots, once read.
+    roots: std::sync::OnceLock<super::tls::Roots>,
     /// `AWS_REGION`: where STS is asked for an MFA session.
     region: Option<String>,
     /// `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECR`, `AWS_ENDPOINT_URL_ECR_PUBLIC`.
@@ -56,6 +60,7 @@ impl SdkTokenSource {
         SdkTokenSource {
             ca_bundle: settings.lookup(env::AWS_CA_BUNDLE),
             os_store: os_store(settings),
+            roots: std::sync::OnceLock::new(),
             region: settings.lookup(env::AWS_REGION),
             endpoint: settings.lookup(env::AWS_ENDPOINT_URL),
             endpoint_ecr: settings.lookup(env::AWS_ENDPOINT_URL_ECR),
@@ -88,8 +93,15 @@ impl SdkTokenSource {
         super::mfa::load_session(mfa, self.cache.as_ref()).map(|_| ())
     }
 
+    /// A new HTTPS client (one per runtime: a client's pooled connections
+    /// belong to the runtime that opened them), trusting roots read once per
+    /// token source (the kubelet role path calls STS, then ECR).
     fn http_client(&self) -> Result<SharedHttpClient, FetchError> {
-        http_client(self.ca_bundle.as_deref(), &self.os_store)
+        if let Some(roots) = self.roots.get() {
+            return client_trusting(roots);
+        }
+        let roots = load_roots(self.ca_bundle.as_deref(), &self.os_store)?;
+        client_trusting(self.roots.get_or_init(|| roots))
     }
 
     /// The API endpoint a token request for `registry` goes to: the override in
