@@ -12,11 +12,18 @@
 //! changes the mode or owner of anything that already exists; new directories
 //! are 0700, new files 0600, and [`write_atomic`] is the one way to replace a
 //! file (temp file + rename).
+//!
+//! Files the helper obeys rather than caches (its config file) are read by
+//! [`read_obeyed`]: the same rule with root accepted as an owner, and the
+//! caller refuses (stops) instead of carrying on.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+mod obeyed;
+pub use obeyed::read_obeyed;
 
 /// Why a path is not trusted, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]

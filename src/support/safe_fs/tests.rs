@@ -70,3 +70,49 @@ fn write_atomic_replaces_a_planted_link_instead_of_following_it() {
         "new"
     );
 }
+
+#[test]
+fn obeyed_files_are_read_only_when_no_other_user_can_have_written_them() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("ecr");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let file = dir.join("config.toml");
+    assert_eq!(read_obeyed(&file, 100).unwrap(), None, "missing: no config");
+    std::fs::write(&file, "fallback = \"pass\"\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(
+        read_obeyed(&file, 100).unwrap().as_deref(),
+        Some("fallback = \"pass\"\n")
+    );
+    assert!(read_obeyed(&file, 5).is_err(), "larger than the bound");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o646)).unwrap();
+    assert_eq!(why(read_obeyed(&file, 100)), Why::Writable { mode: 0o646 });
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // The directory: writable by others, then in a replaceable parent.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert_eq!(why(read_obeyed(&file, 100)), Why::Writable { mode: 0o777 });
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert!(matches!(
+        why(read_obeyed(&file, 100)),
+        Why::ParentReplaceable { .. }
+    ));
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    assert!(read_obeyed(&file, 100).unwrap().is_some(), "sticky is fine");
+    // A link to a good file is refused; a FIFO is refused without blocking.
+    let link = dir.join("link.toml");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    assert_eq!(why(read_obeyed(&link, 100)), Why::Symlink);
+    let fifo = dir.join("fifo.toml");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    assert_eq!(why(read_obeyed(&fifo, 100)), Why::NotRegular("FIFO"));
+    // The directory may be a link of ours to a good directory.
+    let linked = d.path().join("linked");
+    std::os::unix::fs::symlink(&dir, &linked).unwrap();
+    assert!(read_obeyed(&linked.join("config.toml"), 100)
+        .unwrap()
+        .is_some());
+}
