@@ -81,7 +81,47 @@ impl Settings {
             .collect();
         s.timeout = s.seconds(TIMEOUT, DEFAULT_TIMEOUT);
         s.lock_timeout = s.seconds(LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT);
+        for (name, consequence) in [
+            (CACHE_DIR, "not using a cache"),
+            (LOG_FILE, "not writing a log file"),
+        ] {
+            if let Some(Err((why, fix))) = s.path_parts(name) {
+                s.problems.push(format!("{why}; {consequence}. Fix: {fix}"));
+            }
+        }
         s
+    }
+
+    /// The path in the variable `name`: absolute as given; `~` or `~/...`
+    /// expanded to the home directory (as the Go helper does); a relative
+    /// path is an error (why, and the fix), since it would depend on the
+    /// directory Docker runs the helper from (a cloned repository's, say).
+    pub fn path(&self, name: &str) -> Option<Result<PathBuf, String>> {
+        self.path_parts(name)
+            .map(|r| r.map_err(|(why, fix)| format!("{why}. Fix: {fix}")))
+    }
+
+    fn path_parts(&self, name: &str) -> Option<Result<PathBuf, (String, &'static str)>> {
+        let value = self.var(name)?;
+        let tilde = value
+            .strip_prefix("~/")
+            .or_else(|| value.strip_prefix("~\\").filter(|_| cfg!(windows)))
+            .or((value == "~").then_some(""));
+        Some(match tilde {
+            Some(rest) => match self.home() {
+                Some(home) if rest.is_empty() => Ok(home.to_path_buf()),
+                Some(home) => Ok(home.join(rest)),
+                None => Err((
+                    format!("{name}={value:?} starts with ~ but there is no home directory"),
+                    "set HOME, or give an absolute path",
+                )),
+            },
+            None if Path::new(value).is_absolute() => Ok(PathBuf::from(value)),
+            None => Err((
+                format!("{name}={value:?} is a relative path, which would depend on the directory the helper is run from"),
+                "give an absolute path, or one starting with ~/",
+            )),
+        })
     }
 
     /// The value of `name`, or `None` when it is unset or empty.
@@ -120,22 +160,39 @@ impl Settings {
         &self.aws_names
     }
 
-    /// The token cache directory ([`CACHE_DIR`], else `~/.ecr`), or `None`
-    /// when [`DISABLE_CACHE`] is set or there is no home directory.
+    /// The token cache directory ([`CACHE_DIR`], see [`Settings::path`],
+    /// else `~/.ecr`), or `None` when [`DISABLE_CACHE`] is set, there is no
+    /// home directory, or [`CACHE_DIR`] is relative (a warning in
+    /// [`Settings::problems`]).
     pub fn cache_dir(&self) -> Option<PathBuf> {
         if self.flag(DISABLE_CACHE) {
             return None;
         }
-        self.var(CACHE_DIR)
-            .map(PathBuf::from)
-            .or_else(|| self.home().map(|h| h.join(".ecr")))
+        match self.path(CACHE_DIR) {
+            Some(dir) => dir.ok(),
+            None => self.home().map(|h| h.join(".ecr")),
+        }
     }
 
-    /// The registry map file: [`CONFIG`], else `~/.ecr/config.toml`.
+    /// The log file ([`LOG_FILE`], see [`Settings::path`]); `None` when unset
+    /// or relative (a warning in [`Settings::problems`]).
+    pub fn log_file(&self) -> Option<PathBuf> {
+        self.path(LOG_FILE).and_then(Result::ok)
+    }
+
+    /// The registry map file: [`CONFIG`] (see [`Settings::path`]), else
+    /// `~/.ecr/config.toml`. A relative [`CONFIG`] is an error: the command
+    /// stops rather than obey (or ignore) a file its directory chose.
+    pub fn config_file(&self) -> Result<Option<PathBuf>, String> {
+        match self.path(CONFIG) {
+            Some(path) => path.map(Some),
+            None => Ok(self.home().map(|h| h.join(".ecr").join("config.toml"))),
+        }
+    }
+
+    /// [`Settings::config_file`], for messages: `None` also when it is an error.
     pub fn map_file(&self) -> Option<PathBuf> {
-        self.var(CONFIG)
-            .map(PathBuf::from)
-            .or_else(|| self.home().map(|h| h.join(".ecr").join("config.toml")))
+        self.config_file().ok().flatten()
     }
 
     /// Whether credentials are named explicitly in the environment
@@ -195,5 +252,42 @@ mod tests {
         assert_eq!(s.lock_timeout, DEFAULT_LOCK_TIMEOUT);
         assert_eq!(s.problems.len(), 1, "{:?}", s.problems);
         assert!(s.problems[0].contains(LOCK_TIMEOUT));
+    }
+
+    #[test]
+    fn paths_are_absolute_or_start_with_the_home_directory() {
+        for (value, want) in [
+            ("/var/cache/ecr", Ok("/var/cache/ecr")),
+            ("~/.ecr/cache", Ok("/home/u/.ecr/cache")),
+            ("~", Ok("/home/u")),
+            ("c", Err("relative path")),
+            ("./c", Err("relative path")),
+            ("../config.toml", Err("relative path")),
+            ("~other/x", Err("relative path")),
+        ] {
+            for name in [CACHE_DIR, CONFIG, LOG_FILE] {
+                let got = settings(&[(name, value)]).path(name).unwrap();
+                match (&got, want) {
+                    (Ok(p), Ok(w)) => assert_eq!(p, Path::new(w), "{name}={value}"),
+                    (Err(e), Err(w)) => {
+                        assert!(e.contains(w) && e.contains(name), "{name}={value}: {e}")
+                    }
+                    _ => panic!("{name}={value}: {got:?}"),
+                }
+            }
+        }
+        let s = settings(&[(CACHE_DIR, "c"), (LOG_FILE, "log.txt"), (CONFIG, "x.toml")]);
+        assert_eq!(s.cache_dir(), None, "a relative cache is not used");
+        assert_eq!(s.log_file(), None);
+        assert!(s.config_file().unwrap_err().contains(CONFIG));
+        assert_eq!(s.problems.len(), 2, "{:?}", s.problems);
+        assert!(s.problems[0].contains("not using a cache"));
+        assert!(s.problems[1].contains("not writing a log file"));
+        let no_home = Settings::from_vars([(CONFIG.to_string(), "~/c.toml".to_string())], None);
+        assert!(no_home
+            .config_file()
+            .unwrap_err()
+            .contains("no home directory"));
+        assert_eq!(settings(&[]).path(CONFIG), None);
     }
 }

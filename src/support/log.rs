@@ -87,10 +87,11 @@ fn from_settings(settings: &Settings) -> Logger {
             }),
         };
         let file = settings
-            .var(env::LOG_FILE)
-            .and_then(|path| match open_log_file(path) {
+            .log_file()
+            .and_then(|path| match open_log_file(&path) {
                 Ok(f) => Some(Mutex::new(f)),
                 Err(e) => {
+                    let path = path.display();
                     problems.push(format!("cannot open {}={path}: {e}", env::LOG_FILE));
                     None
                 }
@@ -105,8 +106,8 @@ fn from_settings(settings: &Settings) -> Logger {
     }
 }
 
-fn open_log_file(path: &str) -> std::io::Result<File> {
-    crate::safe_fs::open_append(std::path::Path::new(path))
+fn open_log_file(path: &std::path::Path) -> std::io::Result<File> {
+    crate::safe_fs::open_append(path)
 }
 
 /// Writes `text` to stderr as it is, ignoring every error (a closed or
