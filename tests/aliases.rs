@@ -38,7 +38,7 @@ fn get_answers_an_alias_with_the_targets_login_and_the_server_url_as_given() {
     let env = aliased();
     for (n, input) in [
         "https://Registry.Example.com/v2/",
-        "hub.mirror.internal:5000",
+        "https://hub.mirror.internal/v2/",
     ]
     .into_iter()
     .enumerate()

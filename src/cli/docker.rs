@@ -156,12 +156,11 @@ impl Backend<'_> {
             .unwrap_or_default();
         let aliased = aliases
             .iter()
-            .filter(|a| !a.host.contains(['*', '?']))
             .filter(|a| {
                 crate::registry::Registry::parse(&a.registry)
                     .is_ok_and(|r| hosts.iter().any(|h| h == r.host()))
             })
-            .map(|a| a.host.trim().to_ascii_lowercase());
+            .filter_map(|a| a.exact_host());
         Ok(hosts
             .iter()
             .cloned()

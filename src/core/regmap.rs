@@ -34,7 +34,15 @@
 //! domain, a pull-through-cache mirror) stand for an ECR registry: the first
 //! alias whose `host` matches wins, and its `registry` is then looked up in
 //! the rules like any other. Only configured hosts are aliased, never
-//! implicitly. The `fallback` is a credential-helper name (`[a-z0-9-]+`);
+//! implicitly, and an alias matches exactly what it says ([`Endpoint`]): a
+//! `*` or `?` stays within one DNS label, the port is part of the host
+//! (`localhost` is not `localhost:5000`; 443 is the same as no port), and a
+//! reference over plain `http://` matches only an alias written with
+//! `http://`. Rules match the ECR registry's host with the same label-wise
+//! globs ([`host_glob`]); ECR hosts carry no port or scheme.
+//!
+//! The file is obeyed only if no other user can have written it
+//! ([`safe_fs::read_obeyed`]); otherwise [`load`] refuses it. The `fallback` is a credential-helper name (`[a-z0-9-]+`);
 //! see `cli::fallback`.
 
 use std::path::Path;
@@ -42,6 +50,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::registry::Registry;
+use crate::safe_fs::{self, Why};
 
 /// One mapping rule.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -81,12 +90,117 @@ pub struct MapFile {
 }
 
 impl MapFile {
-    /// The first alias whose host matches `host` (already normalised: lower
-    /// case, no scheme, port or path).
-    pub fn alias_for(&self, host: &str) -> Option<&Alias> {
+    /// The first alias whose host matches `input` (a server URL as Docker
+    /// sends it, or a bare host), by the rules of [`Endpoint::matches`].
+    pub fn alias_for(&self, input: &str) -> Option<&Alias> {
+        let input = Endpoint::parse(input, false).ok()?;
         self.aliases
             .iter()
-            .find(|a| glob(&a.host.trim().to_ascii_lowercase(), host))
+            .find(|a| Endpoint::parse(&a.host, true).is_ok_and(|pattern| pattern.matches(&input)))
+    }
+}
+
+impl Alias {
+    /// The alias's `host:port` when it names one host (no glob): what `list`
+    /// can report.
+    pub fn exact_host(&self) -> Option<String> {
+        let e = Endpoint::parse(&self.host, true).ok()?;
+        if e.host.contains(['*', '?']) {
+            return None;
+        }
+        Some(match e.port {
+            Some(port) => format!("{}:{port}", e.host),
+            None => e.host,
+        })
+    }
+}
+
+/// The scheme a registry reference gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// None (`registry.example.com`): Docker's default, HTTPS.
+    Unspecified,
+    /// `https://`.
+    Https,
+    /// `http://`: plain text, which any local user listening on the port sees.
+    Http,
+}
+
+/// A registry as a client names it, or an alias's `host` pattern: scheme,
+/// host (lower case, no trailing dot) and port (`None` when omitted or the
+/// scheme's default: 443, or 80 for `http://`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// The host name (in a pattern, `*` and `?` may stand in a label).
+    pub host: String,
+    /// The port.
+    pub port: Option<u16>,
+}
+
+impl Endpoint {
+    /// Parses `[scheme://]host[:port][/path]`; with `pattern`, the host may
+    /// hold `*` and `?`, and no path is allowed. Another scheme (`ftp://`,
+    /// `unix://`), user information or a host that is not a DNS name is an
+    /// error.
+    pub fn parse(text: &str, pattern: bool) -> Result<Endpoint, String> {
+        let lower = text.trim().to_ascii_lowercase();
+        let (scheme, rest) = if let Some(r) = lower.strip_prefix("https://") {
+            (Scheme::Https, r)
+        } else if let Some(r) = lower.strip_prefix("http://") {
+            (Scheme::Http, r)
+        } else if lower.contains("://") {
+            return Err("only https:// and http:// are registry schemes".into());
+        } else {
+            (Scheme::Unspecified, lower.as_str())
+        };
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        if pattern && !path.is_empty() {
+            return Err("an alias host has no path".into());
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) => {
+                let number =
+                    (1..=5).contains(&port.len()) && port.bytes().all(|b| b.is_ascii_digit());
+                match port.parse::<u16>() {
+                    Ok(p) if number && p > 0 => (host, Some(p)),
+                    _ => return Err(format!("bad port {:?}", port.escape_debug().to_string())),
+                }
+            }
+            None => (authority, None),
+        };
+        let host = host.strip_suffix('.').unwrap_or(host);
+        let wild = |b: u8| pattern && (b == b'*' || b == b'?');
+        let plain = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || wild(b);
+        if host.is_empty()
+            || !host
+                .split('.')
+                .all(|l| !l.is_empty() && l.bytes().all(plain))
+        {
+            return Err(format!(
+                "{:?} is not a host name",
+                host.escape_debug().to_string()
+            ));
+        }
+        let default = match scheme {
+            Scheme::Http => 80,
+            Scheme::Https | Scheme::Unspecified => 443,
+        };
+        Ok(Endpoint {
+            scheme,
+            host: host.to_string(),
+            port: port.filter(|p| *p != default),
+        })
+    }
+
+    /// Whether the alias pattern `self` matches the reference `input`: the
+    /// same port, each DNS label matched by the pattern's label (`*` never
+    /// spans a dot), and a scheme that is `https://` or none, unless the
+    /// pattern says `http://` (then plain HTTP matches too).
+    pub fn matches(&self, input: &Endpoint) -> bool {
+        let scheme = input.scheme != Scheme::Http || self.scheme == Scheme::Http;
+        scheme && self.port == input.port && host_glob(&self.host, &input.host)
     }
 }
 
@@ -112,32 +226,71 @@ pub fn check_helper_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A map file that cannot be used.
+/// A map file that cannot be used (unreadable, not trusted, or wrong): the
+/// command stops, since a config that vanished would route tokens elsewhere.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {reason} (fix the file or point AWS_ECR_CONFIG elsewhere)")]
+#[error("{path}: {reason}")]
 pub struct ConfigError {
     /// The file.
     pub path: String,
-    /// What is wrong.
+    /// What is wrong, and the fix.
     pub reason: String,
 }
 
-/// The content of the file `path` (empty when it does not exist).
+/// The largest config file read.
+const MAX_FILE: u64 = 1 << 20;
+
+/// The content of the file `path` (empty when it does not exist), read under
+/// the trust rule of [`safe_fs::read_obeyed`]: a file that fails it is an
+/// error naming what failed and the fix.
 pub fn load(path: &Path) -> Result<MapFile, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(MapFile::default()),
-        Err(e) => {
-            return Err(ConfigError {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            });
-        }
-    };
-    parse(&text).map_err(|reason| ConfigError {
+    let error = |reason: String| ConfigError {
         path: path.display().to_string(),
         reason,
+    };
+    let text = match safe_fs::read_obeyed(path, MAX_FILE) {
+        Ok(Some(t)) => t,
+        Ok(None) => return Ok(MapFile::default()),
+        Err(e) => {
+            return Err(error(match safe_fs::untrusted(&e) {
+                Some(u) => format!("not obeyed: {}", refusal(u)),
+                None => format!("{e} (fix it, or point {} elsewhere)", crate::env::CONFIG),
+            }))
+        }
+    };
+    parse(&text).map_err(|reason| {
+        error(format!(
+            "{reason} (fix the file or point {} elsewhere)",
+            crate::env::CONFIG
+        ))
     })
+}
+
+/// Why a config file (or its directory) is not trusted, and the fix, in one line.
+fn refusal(u: &safe_fs::Untrusted) -> String {
+    let p = u.path.display();
+    let elsewhere = format!("or point {} at a file of your own", crate::env::CONFIG);
+    match &u.why {
+        Why::Symlink => format!(
+            "{p} is a symbolic link, which the config file is never read through (another user may have planted it). Fix: replace the link with the file, {elsewhere}"
+        ),
+        Why::NotRegular(kind) => format!("{p} is a {kind}, not a regular file. Fix: remove it, {elsewhere}"),
+        Why::Owner { owner, me } if *me == 0 => format!(
+            "{p} belongs to uid {owner}, not to root (you), so that user could route root's logins. Fix: run the command as uid {owner}, or point {} at a file of root's",
+            crate::env::CONFIG
+        ),
+        Why::Owner { owner, me } => format!(
+            "{p} belongs to uid {owner}, not to you (uid {me}) or root, so another user may have written it. Fix: check its content, then `chown {me} {p}`, {elsewhere}"
+        ),
+        Why::Writable { mode } => format!(
+            "{p} is writable by other users (mode {mode:04o}), so another user may have changed it. Fix: check its content, then `chmod go-w {p}`, {elsewhere}"
+        ),
+        Why::ParentReplaceable { parent, mode } => format!(
+            "{p} sits in {} (mode {mode:04o}), where any user can replace it. Fix: `chmod +t {}`, {elsewhere}",
+            parent.display(),
+            parent.display()
+        ),
+    }
 }
 
 /// Parses the file's text.
@@ -150,6 +303,9 @@ pub fn parse(text: &str) -> Result<MapFile, String> {
     for alias in &file.aliases {
         if alias.host.trim().is_empty() {
             return Err("an alias has an empty host".into());
+        }
+        if let Err(e) = Endpoint::parse(&alias.host, true) {
+            return Err(format!("alias host {:?}: {e}", alias.host));
         }
         if let Err(e) = Registry::parse(&alias.registry) {
             return Err(format!(
@@ -186,11 +342,23 @@ pub fn find<'a>(rules: &'a [Rule], registry: &Registry) -> Option<&'a Rule> {
     };
     rules.iter().find(|r| {
         let pattern = r.pattern.trim().to_ascii_lowercase();
-        Some(pattern.as_str()) == account || glob(&pattern, host)
+        Some(pattern.as_str()) == account || host_glob(&pattern, host)
     })
 }
 
-/// `*` matches any run of characters, `?` one character; everything else itself.
+/// Whether the host `pattern` matches `host` label by label: as many DNS
+/// labels, each matched by [`glob`], so a `*` never spans a dot (kubelet's
+/// `matchImages` rule).
+pub fn host_glob(pattern: &str, host: &str) -> bool {
+    pattern.split('.').count() == host.split('.').count()
+        && pattern
+            .split('.')
+            .zip(host.split('.'))
+            .all(|(p, l)| glob(p, l))
+}
+
+/// `*` matches any run of characters, `?` one character; everything else
+/// itself (within one label: see [`host_glob`]).
 pub fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
@@ -320,12 +488,136 @@ registry = "210987654321.dkr.ecr.eu-west-1.amazonaws.com"
     }
 
     #[test]
+    fn aliases_match_exactly_what_they_say() {
+        // (alias host, reference, matches), one row per case.
+        for (pattern, input, want) in [
+            ("registry.example.com", "registry.example.com", true),
+            (
+                "registry.example.com",
+                "https://Registry.Example.COM/v2/",
+                true,
+            ),
+            ("registry.example.com", "registry.example.com.", true),
+            (
+                "registry.example.com",
+                "https://registry.example.com:443",
+                true,
+            ),
+            ("registry.example.com", "registry.example.com:5000", false),
+            ("registry.example.com", "http://registry.example.com", false),
+            ("registry.example.com", "ftp://registry.example.com", false),
+            ("registry.example.com", "evil.registry.example.com", false),
+            (
+                "registry.example.com",
+                "registry.example.com.evil.io",
+                false,
+            ),
+            ("*.mirror.internal", "docker.mirror.internal", true),
+            ("*.mirror.internal", "a.b.mirror.internal", false),
+            ("*.mirror.internal", "mirror.internal", false),
+            ("*.mirror.internal", "hub.mirror.internal:5000", false),
+            ("*.mirror.internal:5000", "hub.mirror.internal:5000", true),
+            ("mirror.example.*", "mirror.example.com", true),
+            ("mirror.example.*", "mirror.example.attacker.net", false),
+            ("mirror-?.example.com", "mirror-1.example.com", true),
+            ("mirror-?.example.com", "mirror-.example.com", false),
+            ("*", "localhost", true),
+            ("*", "docker.io", false),
+            ("localhost", "localhost", true),
+            ("localhost", "localhost:5000", false),
+            ("localhost", "localhost:31337", false),
+            ("localhost", "http://localhost:8080", false),
+            ("localhost", "http://localhost", false),
+            ("localhost:5000", "localhost:5000", true),
+            ("localhost:5000", "https://localhost:5000/v2/", true),
+            ("localhost:5000", "http://localhost:5000", false),
+            ("http://localhost:8080", "http://localhost:8080", true),
+            ("http://localhost:8080", "localhost:8080", true),
+            ("http://localhost:8080", "https://localhost:8080", true),
+            ("http://localhost:8080", "localhost", false),
+            ("http://localhost:8080", "http://localhost:8081", false),
+            (
+                "https://registry.example.com/",
+                "registry.example.com",
+                true,
+            ),
+            ("registry.example.com", "user@registry.example.com", false),
+        ] {
+            let file = parse(&format!(
+                "[[alias]]\nhost = \"{pattern}\"\nregistry = \"public.ecr.aws\"\n"
+            ))
+            .unwrap_or_else(|e| panic!("{pattern}: {e}"));
+            assert_eq!(
+                file.alias_for(input).is_some(),
+                want,
+                "alias {pattern:?}, reference {input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn alias_hosts_that_say_nothing_clear_are_refused() {
+        for (host, want) in [
+            ("ftp://registry.example.com", "schemes"),
+            ("registry.example.com/v2", "no path"),
+            ("registry.example.com:99999", "bad port"),
+            ("registry.example.com:", "bad port"),
+            ("reg istry.example.com", "not a host name"),
+            ("a..b", "not a host name"),
+            ("me@registry.example.com", "not a host name"),
+        ] {
+            let e = parse(&format!(
+                "[[alias]]\nhost = \"{host}\"\nregistry = \"public.ecr.aws\"\n"
+            ))
+            .unwrap_err();
+            assert!(e.contains(want), "{host}: {e}");
+        }
+        let exact = |host: &str| {
+            Alias {
+                host: host.into(),
+                registry: "public.ecr.aws".into(),
+            }
+            .exact_host()
+        };
+        assert_eq!(
+            exact("https://Reg.Example.com:443/").as_deref(),
+            Some("reg.example.com")
+        );
+        assert_eq!(
+            exact("http://localhost:8080").as_deref(),
+            Some("localhost:8080")
+        );
+        assert_eq!(exact("*.mirror.internal"), None);
+    }
+
+    #[test]
+    fn rule_globs_stay_within_a_label() {
+        let rule = |pattern: &str, host: &str| {
+            let rules = parse(&format!(
+                "[[registry]]\nmatch = \"{pattern}\"\nprofile = \"p\"\n"
+            ))
+            .unwrap()
+            .rules;
+            find(&rules, &Registry::parse(host).unwrap()).is_some()
+        };
+        let host = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+        assert!(rule("*.dkr.ecr.eu-*.amazonaws.com", host));
+        assert!(rule("*.dkr.ecr.*.amazonaws.com", host));
+        assert!(!rule("*.amazonaws.com", host));
+        assert!(!rule("*", host));
+        assert!(rule("123456789012", host));
+    }
+
+    #[test]
     fn glob_semantics() {
         assert!(glob("*", "anything"));
         assert!(glob("a?c", "abc"));
         assert!(!glob("a?c", "abbc"));
         assert!(glob("*.example", "x.y.example"));
         assert!(!glob("*.example", "example"));
+        assert!(host_glob("*.example", "x.example"));
+        assert!(!host_glob("*.example", "x.y.example"));
+        assert!(!host_glob("*", "a.b"));
         assert!(glob("", ""));
         assert!(!glob("", "x"));
     }

@@ -34,8 +34,16 @@ pub struct Resolved {
 }
 
 /// The config file's content and path (empty when there is none).
+/// A relative `AWS_ECR_CONFIG`, or a file that fails the trust rule, is an
+/// error ([`regmap::load`]).
 pub fn config(settings: &Settings) -> Result<(MapFile, Option<PathBuf>)> {
-    match settings.map_file() {
+    let path = settings
+        .config_file()
+        .map_err(|reason| regmap::ConfigError {
+            path: settings.var(env::CONFIG).unwrap_or_default().to_string(),
+            reason,
+        })?;
+    match path {
         Some(path) => Ok((regmap::load(&path)?, Some(path))),
         None => Ok((MapFile::default(), None)),
     }
@@ -48,7 +56,7 @@ pub fn registry_for(
     file: &MapFile,
 ) -> std::result::Result<(Registry, Option<(String, Alias)>), NotEcr> {
     let host = registry::host_of(input)?;
-    if let Some(alias) = file.alias_for(&host) {
+    if let Some(alias) = file.alias_for(input) {
         let target = Registry::parse(&alias.registry)?;
         crate::debug!("{host} is an alias of {}", target.host());
         return Ok((target, Some((host, alias.clone()))));
