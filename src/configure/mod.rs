@@ -46,8 +46,11 @@ use crate::settings::Settings;
 pub mod diff;
 pub mod ecr_config;
 pub mod from_aws;
+mod owner;
 pub mod plan;
 mod write;
+
+pub use owner::HomeOwner;
 
 pub use plan::{plan, Plan};
 
@@ -179,13 +182,14 @@ pub fn run(
     }
     let mut edits = Vec::new();
     let mut previous_store = None;
+    let for_user = HomeOwner::of(settings.home());
     if !opts.registries.is_empty() || opts.store {
         let path = config_file(
             opts.podman,
             &|name| settings.lookup(name),
             settings.home().map(Path::to_path_buf),
         )?;
-        let (path, before) = read_target(path)?;
+        let (path, before) = read_target(path, for_user.as_ref())?;
         let plan = plan(before.as_deref(), &opts, &path)?;
         previous_store.clone_from(&plan.previous_store);
         edits.push((path, before, plan));
@@ -206,13 +210,16 @@ pub fn run(
         (None, None) => None,
     };
     if fallback.is_some() || !rules.is_empty() {
-        let path = settings.map_file().ok_or_else(|| {
-            ConfigureError::Locate(format!(
-                "cannot locate the helper's config file: no home directory (set HOME or {})",
-                crate::env::CONFIG
-            ))
-        })?;
-        let (path, before) = read_target(path)?;
+        let path = settings
+            .config_file()
+            .map_err(ConfigureError::Locate)?
+            .ok_or_else(|| {
+                ConfigureError::Locate(format!(
+                    "cannot locate the helper's config file: no home directory (set HOME or {})",
+                    crate::env::CONFIG
+                ))
+            })?;
+        let (path, before) = read_target(path, for_user.as_ref())?;
         let plan = ecr_config::plan(before.as_deref(), fallback, &rules, &path)?;
         edits.push((path, before, plan));
     }
@@ -224,7 +231,13 @@ pub fn run(
     }
     let mut report = String::new();
     for (path, before, plan) in &edits {
-        report.push_str(&write::apply(path, before.as_deref(), plan, opts.dry_run)?);
+        report.push_str(&write::apply(
+            path,
+            before.as_deref(),
+            plan,
+            opts.dry_run,
+            for_user.as_ref(),
+        )?);
     }
     stdout
         .write_all(report.as_bytes())
@@ -233,21 +246,22 @@ pub fn run(
 }
 
 /// The file to edit (the target of a symlink: dotfile managers link them)
-/// and its text (`None` when it does not exist).
-fn read_target(path: PathBuf) -> Result<(PathBuf, Option<String>), ConfigureError> {
+/// and its text (`None` when it does not exist). Root on another user's home
+/// edits only that user's files ([`HomeOwner::check`]).
+fn read_target(
+    path: PathBuf,
+    for_user: Option<&HomeOwner>,
+) -> Result<(PathBuf, Option<String>), ConfigureError> {
+    if let Some(user) = for_user {
+        user.check(&path)?;
+    }
     let path = match std::fs::symlink_metadata(&path) {
         Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&path)
             .map_err(|e| ConfigureError::Io(format!("cannot resolve {}: {e}", path.display())))?,
         _ => path,
     };
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok((path, Some(text))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((path, None)),
-        Err(e) => Err(ConfigureError::Io(format!(
-            "cannot read {}: {e}",
-            path.display()
-        ))),
-    }
+    let text = owner::read_text(&path)?;
+    Ok((path, text))
 }
 
 #[cfg(test)]

@@ -7,14 +7,17 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{diff, ConfigureError, Plan};
+use super::{diff, ConfigureError, HomeOwner, Plan};
 
 /// Writes `plan` to `path` (or with `dry_run`, shows its diff); the report.
+/// With `for_user` (root on another user's home), new directories and files
+/// are given to that user.
 pub fn apply(
     path: &Path,
     before: Option<&str>,
     plan: &Plan,
     dry_run: bool,
+    for_user: Option<&HomeOwner>,
 ) -> Result<String, ConfigureError> {
     let shown = path.display().to_string();
     let mut report = String::new();
@@ -36,8 +39,13 @@ pub fn apply(
     } else {
         // Root editing a user's file (sudo, a provisioning script) leaves it,
         // and its backup, owned by the user: the file's owner, or for a new
-        // file the owner of its directory.
-        let owner = owner_of(path).or_else(|| path.parent().and_then(owner_of));
+        // file the owner of the home root acts for, else of its directory.
+        let user = for_user
+            .filter(|u| path.starts_with(&u.home))
+            .map(|u| (u.uid, u.gid));
+        let owner = owner_of(path)
+            .or(user)
+            .or_else(|| path.parent().and_then(owner_of));
         match before {
             Some(old) => {
                 let backup = backup_path(path);
@@ -51,7 +59,7 @@ pub fn apply(
             }
             None => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    create_private_dir(dir).map_err(|e| {
+                    create_private_dir(dir, user).map_err(|e| {
                         ConfigureError::Io(format!("cannot create {}: {e}", dir.display()))
                     })?;
                 }
@@ -75,15 +83,32 @@ pub fn backup_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
+/// Makes `dir` and its missing parents (0700), each given to `owner` when set.
+fn create_private_dir(dir: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && std::fs::symlink_metadata(d).is_err())
+        .collect();
+    for d in missing.into_iter().rev() {
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        match builder.create(d) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
+        #[cfg(unix)]
+        if let Some((uid, gid)) = owner {
+            // lchown: a link put there since is not followed.
+            std::os::unix::fs::lchown(d, Some(uid), Some(gid))?;
+        }
     }
-    builder.create(dir)
+    #[cfg(not(unix))]
+    let _ = owner;
+    Ok(())
 }
 
 /// The owner and group of `path`, if it exists (Unix).
