@@ -121,3 +121,52 @@ pub fn read_text(path: &Path) -> Result<Option<String>, ConfigureError> {
     file.read_to_string(&mut text).map_err(io)?;
     Ok(Some(text))
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking_and_a_missing_file_is_none() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("config.json");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = read_text(&fifo).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        assert_eq!(read_text(&d.path().join("none.json")).unwrap(), None);
+        std::fs::write(d.path().join("a.json"), "{}").unwrap();
+        assert_eq!(
+            read_text(&d.path().join("a.json")).unwrap().as_deref(),
+            Some("{}")
+        );
+    }
+
+    #[test]
+    fn only_paths_below_the_home_are_held_to_its_owner() {
+        let d = tempfile::tempdir().unwrap();
+        let me = crate::safe_fs::euid();
+        let owner = HomeOwner {
+            home: d.path().to_path_buf(),
+            uid: me + 1,
+            gid: me + 1,
+        };
+        // Below the home: the nearest existing level (the home, ours) is not
+        // the owner's, so a new file there is refused.
+        let e = owner
+            .check(&d.path().join(".docker").join("config.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&format!("belongs to uid {me}")), "{e}");
+        // Outside the home, nothing is asked.
+        owner.check(Path::new("/etc/docker/config.json")).unwrap();
+        let mine = HomeOwner {
+            uid: me,
+            gid: me,
+            ..owner
+        };
+        mine.check(&d.path().join(".docker").join("config.json"))
+            .unwrap();
+    }
+}
