@@ -34,6 +34,10 @@
 //! `<file>.bak` (0600). A file that is not a JSON object, or whose
 //! `credHelpers` is not an object, is refused and left untouched. Running the
 //! same command twice changes nothing the second time.
+//!
+//! Root on another user's home edits only that user's files there and gives
+//! what it creates to the home's owner ([`HomeOwner`]). Files are read
+//! without blocking, and only regular files.
 
 use std::ffi::OsString;
 use std::io::Write;

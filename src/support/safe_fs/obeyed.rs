@@ -91,7 +91,10 @@ fn check_obeyed_dir(path: &Path) -> io::Result<()> {
 fn check_obeyed(path: &Path, meta: &std::fs::Metadata, dir: bool) -> io::Result<()> {
     use std::os::unix::fs::MetadataExt;
     if dir && !meta.is_dir() {
-        return Err(Untrusted::error(path, Why::NotRegular("file")));
+        return Err(io::Error::other(format!(
+            "{} is not a directory",
+            path.display()
+        )));
     }
     if !dir && !meta.is_file() {
         return Err(Untrusted::error(path, Why::NotRegular(kind_name(meta))));
