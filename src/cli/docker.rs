@@ -58,6 +58,12 @@ pub fn run(
             crate::error!("cannot read stdin: {e}");
             return ExitCode::Failure;
         }
+        if let (Action::Get, Some(config)) = (action, &config) {
+            if super::bazel::is_request(&input) {
+                let path = config_path.as_deref();
+                return super::bazel::run(&input, config, path, settings, stdout);
+            }
+        }
         let server_url = server_url(action, &input);
         match config.as_ref().filter(|_| !server_url.is_empty()) {
             Some(config) if !crate::resolve::is_ecr(&server_url, config) => {

@@ -8,6 +8,8 @@
 //! - [`docker`]: the Docker credential-helper protocol (`get`, `store`,
 //!   `erase`, `list`);
 //! - [`kubelet`]: the kubelet image credential provider;
+//! - [`bazel`]: the credential-helpers protocol of Bazel and other build
+//!   tools (on `get`, for a JSON request);
 //! - [`tokens`]: `get-login-password`, `authorization-token`;
 //! - [`doctor`]: explains one registry;
 //! - [`cache_cmd`]: `cache show`, `cache clear`;
@@ -21,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::settings::Settings;
 
 pub mod args;
+mod bazel;
 mod cache_cmd;
 mod docker;
 pub mod doctor;

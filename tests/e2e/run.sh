@@ -98,6 +98,8 @@ source "$HERE/scenarios/dockerd.sh"
 source "$HERE/scenarios/podman.sh"
 # shellcheck source=scenarios/features.sh
 source "$HERE/scenarios/features.sh"
+# shellcheck source=scenarios/image.sh
+source "$HERE/scenarios/image.sh"
 
 if [[ "${ECR_E2E_INNER:-}" == 1 ]]; then
   inner "$@"
