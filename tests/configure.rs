@@ -8,7 +8,7 @@
 //!   as before, or still not exist);
 //! - `stdout`: the expected stdout;
 //! - `stderr`: the expected stderr (absent: empty); `stderr-prefix` instead
-//!   when only the start matters (usage errors end with the whole usage text);
+//!   when only the start matters;
 //! - `code`: the exit code (absent: 0).
 //!
 //! `{DIR}` in `stdout` and `stderr` stands for the test's temp directory.

@@ -263,7 +263,13 @@ fn version_help_and_usage_errors() {
     for args in [&[][..], &["frobnicate"], &["get", "extra"]] {
         let run = env.run(args, "");
         assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{args:?}");
-        assert!(run.stderr.contains("Usage:"), "{args:?}: {run:#?}");
+        // One line naming the mistake and where the usage is, not the whole text.
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {run:#?}");
+        assert!(
+            run.stderr
+                .ends_with("(see `docker-credential-ecr-login help`)\n"),
+            "{args:?}: {run:#?}"
+        );
     }
 }
 

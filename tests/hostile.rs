@@ -101,7 +101,8 @@ fn hostile_argv() {
     for (name, args) in cases {
         let run = env.run(&args, "");
         assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{name}: {run:#?}");
-        assert!(run.stderr.contains("Usage:"), "{name}: {run:#?}");
+        assert!(run.stderr.contains("help`)"), "{name}: {run:#?}");
+        assert_eq!(run.stderr.lines().count(), 1, "{name}: {run:#?}");
         assert!(
             run.stderr.len() < 4000,
             "{name}: stderr is {} bytes",

@@ -80,7 +80,11 @@ fn missing_or_extra_arguments_are_usage_errors() {
         let run = env.run(&[cmd], "");
         assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{run:#?}");
         assert!(
-            run.stderr.contains("needs the registry host") && run.stderr.contains("Usage:"),
+            run.stderr.contains("needs the registry host")
+                && run
+                    .stderr
+                    .contains("(see `docker-credential-ecr-login help`)")
+                && run.stderr.lines().count() == 1,
             "{run:#?}"
         );
         let run = env.run(&[cmd, REGISTRY, "extra"], "");

@@ -101,9 +101,21 @@ Other commands:
   version        print the version (also -v, --version)
   help           this text (also -h, --help)
 
-Environment: AWS_ECR_CACHE_DIR, AWS_ECR_DISABLE_CACHE, AWS_ECR_IGNORE_CREDS_STORAGE,
-AWS_ECR_FALLBACK_HELPER, AWS_ECR_LOG, AWS_ECR_LOG_FILE, AWS_ECR_TIMEOUT, AWS_ECR_LOCK_TIMEOUT and the standard
-AWS variables (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_ECR, ...). See the README.
+Environment:
+  AWS_ECR_CONFIG          the config file (default ~/.ecr/config.toml)
+  AWS_ECR_CACHE_DIR       the token cache (default ~/.ecr)
+  AWS_ECR_DISABLE_CACHE   true: no token cache
+  AWS_ECR_IGNORE_CREDS_STORAGE
+                          true: store and erase succeed without doing anything
+  AWS_ECR_FALLBACK_HELPER the helper for registries that are not ECR (e.g. desktop)
+  AWS_ECR_TIMEOUT         seconds one command may take in all (default 30)
+  AWS_ECR_LOCK_TIMEOUT    seconds to wait for another process's refresh
+  AWS_ECR_IMDS            auto (default), on or off: ask the EC2 instance metadata service
+  AWS_ECR_ROLE_ARN        kubelet: the role to pull as when a request names none
+  AWS_ECR_LOG             error, warn (default), info, debug or trace
+  AWS_ECR_LOG_FILE        a file diagnostics are also appended to
+and the standard AWS variables (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_ECR, ...).
+Paths must be absolute or start with ~/. See the README.
 "
     )
 }
@@ -151,15 +163,13 @@ pub fn run(
     }
 }
 
-/// Reports `e` on stderr: a usage error with the usage text, anything else
-/// as one line.
+/// Reports `e` on stderr as one line (a usage error points to `help`).
 fn fail(e: Error) -> ExitCode {
     match e {
         Error::Usage(msg) => {
             crate::log::stderr(&format!(
-                "{BIN}: {}\n\n{}",
-                crate::redact::scrub(&msg),
-                usage()
+                "{BIN}: {} (see `{BIN} help`)\n",
+                crate::redact::scrub(&msg)
             ));
         }
         e => crate::error!("{e}"),
@@ -173,4 +183,25 @@ fn write_out(stdout: &mut dyn Write, text: &str) -> Result<()> {
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
         .map_err(|e| Error::Io(format!("cannot write to stdout: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every variable of the helper's own (`AWS_ECR_*`, from the one list in
+    /// `env.rs`) is named in `help`, so a new one cannot be left out.
+    #[test]
+    fn help_names_every_variable_of_the_helper() {
+        let text = super::usage();
+        let names: Vec<&str> = include_str!("../env.rs")
+            .split('"')
+            .filter(|s| s.starts_with("AWS_ECR_"))
+            .collect();
+        assert!(names.len() >= 11, "{names:?}");
+        for name in names {
+            assert!(
+                text.split_whitespace().any(|w| w == name),
+                "`help` does not name {name}"
+            );
+        }
+    }
 }
