@@ -193,11 +193,9 @@ fn a_uri_that_is_not_ecr_gets_the_empty_answer_and_no_call() {
 fn a_malformed_request_fails_with_one_line_and_no_answer() {
     let env = TestEnv::new();
     for input in [
-        "{not json",
-        "{}",
         "{\"uri\": 42}",
+        "{\"uri\": null}",
         "{\"uri\": \"no-scheme.example\"}",
-        "{\"url\": \"https://x\"}",
     ] {
         let run = env.run(&["get"], input);
         assert_eq!(run.code, 1, "{input}: {run:#?}");
@@ -205,8 +203,13 @@ fn a_malformed_request_fails_with_one_line_and_no_answer() {
         assert_eq!(run.stderr.lines().count(), 1, "{input}: {run:#?}");
         assert!(
             run.stderr.contains("uri"),
-            "{input}: the message names what is missing: {run:#?}"
+            "{input}: the message names what is wrong: {run:#?}"
         );
+    }
+    // JSON without a `uri` is no build tool's request: the Docker protocol
+    // answers it, with its "not found".
+    for input in ["{not json", "{}", "{\"url\": \"https://x\"}"] {
+        env.run(&["get"], input).assert_not_found();
     }
     assert_eq!(env.ecr.count(), 0);
 }

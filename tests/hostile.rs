@@ -47,7 +47,7 @@ fn get_cases() -> Vec<(&'static str, Vec<u8>, &'static str, &'static str)> {
         ("JSON instead of a host", br#"{"ServerURL":"123456789012.dkr.ecr.us-east-1.amazonaws.com"}"#.to_vec(), NOT_FOUND, "bad port"),
         ("2 KiB host name", format!("{}.dkr.ecr.us-east-1.amazonaws.com", "1".repeat(2048)).into_bytes(), NOT_FOUND, "bytes long"),
         ("13-digit account", b"1234567890123.dkr.ecr.us-east-1.amazonaws.com".to_vec(), NOT_FOUND, "exactly 12 digits"),
-        ("lookalike suffix", b"123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example".to_vec(), NOT_FOUND, "not an ECR hostname"),
+        ("lookalike suffix", b"123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example".to_vec(), NOT_FOUND, "\"amazonaws.com.evil.example\" is not an ECR domain"),
         ("javascript scheme", b"javascript:alert(1)".to_vec(), NOT_FOUND, "bad port"),
     ]
 }

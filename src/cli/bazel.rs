@@ -3,8 +3,8 @@
 //! with `{"headers": {"Authorization": ["Basic ..."]}, "expires": "..."}`.
 //!
 //! It shares `get` with the Docker protocol: a Docker request is a bare
-//! registry name and never starts with `{`, a request of this protocol is a
-//! JSON object and always does ([`is_request`]). Same resolution, cache,
+//! registry name, a request of this protocol is a JSON object with a `uri`
+//! ([`is_request`]). Same resolution, cache,
 //! identities and one-line errors as a Docker `get`. A URI that is not ECR
 //! (nor an alias of it), or whose scheme is not `https`, gets the empty
 //! answer `{"headers":{}}` with exit code 0: a `--credential_helper` pattern
@@ -33,10 +33,15 @@ struct Request {
     uri: String,
 }
 
-/// Whether `input` is a request of this protocol (a JSON object) rather than
-/// a Docker registry name.
+/// Whether `input` is a request of this protocol: a JSON object with a
+/// `uri`. Anything else (a registry name, or JSON without a `uri`, which no
+/// build tool sends) stays with the Docker protocol and its "not found".
 pub fn is_request(input: &[u8]) -> bool {
-    input.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+    if input.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return false;
+    }
+    serde_json::from_slice::<serde_json::Value>(input)
+        .is_ok_and(|v| v.as_object().is_some_and(|o| o.contains_key("uri")))
 }
 
 /// Answers the request in `input` on `stdout`; the cause of a failure goes to
@@ -115,7 +120,10 @@ mod tests {
     #[test]
     fn json_objects_are_requests_and_registry_names_are_not() {
         assert!(is_request(b"{\"uri\":\"https://x\"}"));
-        assert!(is_request(b"\n  {}"));
+        assert!(is_request(b"\n  {\"uri\": 42}"));
+        assert!(!is_request(b"{}"));
+        assert!(!is_request(b"{\"ServerURL\":\"https://x\"}"));
+        assert!(!is_request(b"{not json"));
         assert!(!is_request(
             b"123456789012.dkr.ecr.us-east-1.amazonaws.com\n"
         ));

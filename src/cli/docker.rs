@@ -46,6 +46,7 @@ pub fn run(
         config: config.as_ref(),
         config_path: config_path.as_deref(),
     };
+    let mut looks_ecr = false;
     let outcome = if action == Action::List {
         protocol::handle(&backend, action.name(), std::io::empty())
     } else {
@@ -65,6 +66,7 @@ pub fn run(
             }
         }
         let server_url = server_url(action, &input);
+        looks_ecr = crate::registry::looks_like_ecr(&server_url);
         match config.as_ref().filter(|_| !server_url.is_empty()) {
             Some(config) if !crate::resolve::is_ecr(&server_url, config) => {
                 match fallback::configured(settings, config) {
@@ -79,6 +81,9 @@ pub fn run(
     };
     if let Some(e) = &outcome.diagnostic {
         match e {
+            // A mistyped ECR name would otherwise end in Docker's bare "not
+            // found"; a host that is plainly not ECR stays quiet.
+            Error::NotEcr(_) if looks_ecr => crate::warn!("{e}"),
             Error::NotEcr(_) => crate::info!("{e}"),
             _ => crate::error!("{e}"),
         }

@@ -204,6 +204,17 @@ pub fn host_of(input: &str) -> Result<String, NotEcr> {
     Ok(host.to_string())
 }
 
+/// Whether `input` looks like an ECR registry name (it names the `dkr.ecr`
+/// service or ECR Public), whether or not it parses: a mistake in such a
+/// name deserves a warning, a host that is plainly not ECR does not.
+pub fn looks_like_ecr(input: &str) -> bool {
+    let lower = input.trim().to_ascii_lowercase();
+    let host = host_of(&lower).unwrap_or(lower);
+    ["dkr.ecr", "dkr-ecr", "ecr.aws", "ecr-public"]
+        .iter()
+        .any(|mark| host.contains(mark))
+}
+
 fn parse_private(host: &str) -> Result<PrivateRegistry, NotEcr> {
     let unknown = || not_ecr(format!("{host} is not an ECR hostname"));
     let (account, rest) = host.split_once('.').ok_or_else(unknown)?;
@@ -231,7 +242,13 @@ fn parse_private(host: &str) -> Result<PrivateRegistry, NotEcr> {
         .iter()
         .find(|(d, _)| *d == domain)
         .map(|(_, p)| *p)
-        .ok_or_else(unknown)?;
+        .ok_or_else(|| {
+            let known: Vec<&str> = domains.iter().map(|(d, _)| *d).collect();
+            not_ecr(format!(
+                "{host}: {domain:?} is not an ECR domain (expected {})",
+                known.join(", ")
+            ))
+        })?;
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
         return Err(not_ecr(format!(
             "{host}: the account id must be exactly 12 digits"

@@ -180,3 +180,27 @@ fn private_hosts_are_built_in_the_regions_partition() {
     assert_eq!(host("123456789012", "nowhere"), None);
     assert_eq!(host_of("HTTPS://Ghcr.IO:443/v2/").unwrap(), "ghcr.io");
 }
+
+#[test]
+fn names_that_look_like_ecr_are_told_apart_from_plainly_other_hosts() {
+    for host in [
+        "123456789012.dkr.ecr.us-east-1.amazonaw.com",
+        "12345678901.dkr.ecr.us-east-1.amazonaws.com",
+        "https://123456789012.DKR.ECR.us-east-7.amazonaws.com/v2/",
+        "123456789012.dkr-ecr.us-east-1.on.aws",
+        "public.ecr.aws",
+        "ecr-public.aws.com",
+    ] {
+        assert!(looks_like_ecr(host), "{host}");
+    }
+    for host in ["ghcr.io", "docker.io", "localhost:5000", "quay.io/ecr", ""] {
+        assert!(!looks_like_ecr(host), "{host}");
+    }
+    let e = Registry::parse("123456789012.dkr.ecr.us-east-1.amazonaw.com").unwrap_err();
+    assert!(
+        e.reason
+            .contains("\"amazonaw.com\" is not an ECR domain (expected amazonaws.com, "),
+        "{}",
+        e.reason
+    );
+}
