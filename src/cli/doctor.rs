@@ -60,6 +60,22 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
         }
     };
     w(format!("registry     {}", registry.host()))?;
+    w(format!(
+        "  helper     {}",
+        crate::configure::which::helper_on_path(settings).describe()
+    ))?;
+    if let Ok(Some(f)) = super::fallback::configured(settings, &config) {
+        let found = crate::configure::which::fallback_on_path(&f.name, settings);
+        w(format!(
+            "  fallback   {} ({}) for registries that are not ECR: {}",
+            f.program(),
+            f.origin,
+            found.map_or_else(
+                || "NOT on PATH (install it, or change the fallback)".to_string(),
+                |p| format!("found at {}", p.display())
+            )
+        ))?;
+    }
     match &registry {
         Registry::Private(p) => {
             w(format!("  account    {}", p.account))?;
@@ -112,8 +128,26 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
     for line in sign_in_lines(&source, &identity) {
         w(line)?;
     }
+    let rule_profile = resolved.rule.as_ref().and_then(|(r, _)| r.profile.clone());
     if let Some(p) = &identity.profile {
-        w(format!("  profile    {p} (AWS_PROFILE)"))?;
+        let from = if settings.var(crate::env::AWS_PROFILE) == Some(p.as_str()) {
+            crate::env::AWS_PROFILE.to_string()
+        } else if rule_profile.as_deref() == Some(p.as_str()) {
+            "chosen by the map rule".to_string()
+        } else {
+            "the default profile".to_string()
+        };
+        w(format!("  profile    {p} ({from})"))?;
+    }
+    if let Some(p) = rule_profile.filter(|_| settings.explicit_credentials()) {
+        w(format!(
+            "  note       the map rule's profile {p} is not used: {} in the environment wins (unset it to use the rule)",
+            if settings.var(crate::env::AWS_PROFILE).is_some() {
+                crate::env::AWS_PROFILE
+            } else {
+                crate::env::AWS_ACCESS_KEY_ID
+            }
+        ))?;
     }
     w(format!("  source     {}", source_name(identity.source)))?;
     w(format!("  identity   {}", identity.fingerprint))?;
@@ -141,7 +175,7 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
                 .duration_since(SystemTime::now())
                 .unwrap_or_default();
             w(format!(
-                "token        ok: user {} , valid for {} (took {} ms)",
+                "token        ok: user {}, valid for {} (took {} ms)",
                 token.username,
                 human(left),
                 started.elapsed().as_millis()

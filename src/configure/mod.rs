@@ -52,6 +52,7 @@ pub mod ecr_config;
 pub mod from_aws;
 mod owner;
 pub mod plan;
+pub mod which;
 mod write;
 
 pub use owner::HomeOwner;
@@ -197,12 +198,9 @@ pub fn run(
         let plan = plan(before.as_deref(), &opts, &path)?;
         previous_store.clone_from(&plan.previous_store);
         edits.push((path, before, plan));
-        if !on_path(crate::BIN, settings.path_var().cloned()) {
-            crate::warn!(
-                "no executable named {} on PATH: {} runs the helper by that name, so install it in a PATH directory",
-                crate::BIN,
-                if opts.podman { "Podman" } else { "Docker" }
-            );
+        match which::helper_on_path(settings) {
+            which::OnPath::This(_) => {}
+            found => crate::warn!("{}", found.describe()),
         }
     }
     let fallback = match (&opts.fallback, &previous_store) {
@@ -213,6 +211,13 @@ pub fn run(
         )),
         (None, None) => None,
     };
+    if let Some((name, _)) = fallback {
+        if which::fallback_on_path(name, settings).is_none() {
+            warnings.push(format!(
+                "the fallback helper docker-credential-{name} is not on PATH: logins for registries that are not ECR fail until it is installed"
+            ));
+        }
+    }
     if fallback.is_some() || !rules.is_empty() {
         let path = settings
             .config_file()
