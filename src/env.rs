@@ -10,6 +10,11 @@ pub const IGNORE_CREDS_STORAGE: &str = "AWS_ECR_IGNORE_CREDS_STORAGE";
 /// The fallback credential helper for registries that are not ECR (`desktop`
 /// runs `docker-credential-desktop`); wins over `fallback` in the config file.
 pub const FALLBACK_HELPER: &str = "AWS_ECR_FALLBACK_HELPER";
+/// Set (to `1`) in the environment of a fallback helper this helper runs: a
+/// copy of this helper run as its own fallback sees it and refuses to pass
+/// the request on again. Not an `AWS_*` name: those are removed from a
+/// fallback's environment.
+pub const AS_FALLBACK: &str = "ECR_LOGIN_AS_FALLBACK";
 /// Verbosity of diagnostics: `error`, `warn` (default), `info`, `debug`, `trace`.
 pub const LOG: &str = "AWS_ECR_LOG";
 /// A file that diagnostics are also appended to (created 0600).
@@ -45,6 +50,10 @@ pub const AWS_WEB_IDENTITY_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
 pub const AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: &str = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
 /// The standard AWS variable `AWS_CONTAINER_CREDENTIALS_FULL_URI`.
 pub const AWS_CONTAINER_CREDENTIALS_FULL_URI: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+/// The standard AWS variable `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` (EKS Pod Identity).
+pub const AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
+/// The standard AWS variable `AWS_CONTAINER_AUTHORIZATION_TOKEN`.
+pub const AWS_CONTAINER_AUTHORIZATION_TOKEN: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
 /// The standard AWS variable `AWS_EC2_METADATA_DISABLED`.
 pub const AWS_EC2_METADATA_DISABLED: &str = "AWS_EC2_METADATA_DISABLED";
 /// The standard AWS variable `AWS_EC2_METADATA_SERVICE_ENDPOINT`.

@@ -21,6 +21,7 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Variables outside the `AWS_` family that the helper reads.
 const OTHER_VARS: &[&str] = &[
+    AS_FALLBACK,
     DOCKER_CONFIG,
     REGISTRY_AUTH_FILE,
     XDG_RUNTIME_DIR,

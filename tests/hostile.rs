@@ -19,11 +19,11 @@ fn get_cases() -> Vec<(&'static str, Vec<u8>, &'static str, &'static str)> {
     vec![
         ("empty", b"".to_vec(), NO_URL, ""),
         ("whitespace only", b" \t\r\n \n".to_vec(), NO_URL, ""),
-        ("10 MiB of stdin", vec![b'a'; 10 * 1024 * 1024], NOT_FOUND, "larger than 64 KiB"),
+        ("10 MiB of stdin", vec![b'a'; 10 * 1024 * 1024], NOT_FOUND, "longer than 64 KiB"),
         ("NUL bytes", b"123456789012.dkr.ecr.us-east-1.amazonaws.com\0\0".to_vec(), NOT_FOUND, "not a plain DNS name"),
         ("only NUL", b"\0".to_vec(), NOT_FOUND, "not a plain DNS name"),
         ("invalid UTF-8", b"\xff\xfe123456789012.dkr.ecr.us-east-1.amazonaws.com".to_vec(), NOT_FOUND, "not valid UTF-8"),
-        ("several lines", b"123456789012.dkr.ecr.us-east-1.amazonaws.com\nevil.example\n".to_vec(), NOT_FOUND, "not a plain DNS name"),
+        ("several lines", b"123456789012.dkr.ecr.us-east-1.amazonaws.com\nevil.example\n".to_vec(), NOT_FOUND, "second line of text"),
         ("ANSI escape", b"\x1b[31m123456789012.dkr.ecr.us-east-1.amazonaws.com".to_vec(), NOT_FOUND, "not a plain DNS name"),
         ("bell and backspace", b"1234\x07\x08.dkr.ecr.us-east-1.amazonaws.com".to_vec(), NOT_FOUND, "not a plain DNS name"),
         ("userinfo with password", b"https://AWS:hunter2@123456789012.dkr.ecr.us-east-1.amazonaws.com".to_vec(), NOT_FOUND, "user information"),

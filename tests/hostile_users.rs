@@ -960,6 +960,7 @@ fn planted_session(expires_at: u64) -> String {
         "secret_access_key": PLANTED,
         "session_token": PLANTED,
         "expires_at": expires_at,
+        "made_from": mfa_made_from("AKIDBASE"),
     })
     .to_string()
 }

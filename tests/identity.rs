@@ -423,6 +423,7 @@ fn a_second_get_waits_for_the_first_prompts_session() {
     let session = serde_json::json!({
         "version": 1, "profile": "mfa", "access_key_id": "ASIAFIRST",
         "secret_access_key": "s", "session_token": "t", "expires_at": expires,
+        "made_from": mfa_made_from("AKIDBASE"),
     });
     {
         use std::os::unix::fs::OpenOptionsExt;

@@ -270,3 +270,68 @@ fn login_for_a_legacy_sso_profile_writes_the_legacy_form() {
     assert!(doc.get("refreshToken").is_none() && doc.get("clientSecret").is_none());
     assert_eq!(env.get(REGISTRY).code, 0);
 }
+
+/// `login` shows its sign-in instructions as separate lines (each field the
+/// service sent escaped, not the message), on a pipe as on a terminal.
+#[test]
+fn login_prints_the_sign_in_instructions_as_lines() {
+    let (env, _sso) = sso_env(SESSION_CONFIG, "dev");
+    let run = env.run(&["login", "--profile", "dev"], "");
+    assert_eq!(run.code, 0, "{run:#?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let open = format!("  open   {VERIFY_URL}");
+    let code = format!("  code   {USER_CODE}");
+    assert_eq!(
+        lines[..3],
+        [
+            "Sign in to https://corp.awsapps.com/start for profile dev:",
+            open.as_str(),
+            code.as_str(),
+        ],
+        "{run:#?}"
+    );
+    assert!(
+        lines[3].starts_with("Waiting for approval (up to ") && lines[3].ends_with(")..."),
+        "{run:#?}"
+    );
+    assert!(
+        lines[4].starts_with("SSO sign-in for profile dev is valid for "),
+        "{run:#?}"
+    );
+    assert!(!run.stdout.contains("\\n"), "escaped newlines: {run:#?}");
+}
+
+/// An OIDC service that accepts the connection and never answers: `login`
+/// ends at its deadline (`AWS_ECR_TIMEOUT`) with one line, writing no token.
+#[test]
+fn login_against_an_oidc_service_that_never_answers_has_a_deadline() {
+    let (mut env, _sso) = sso_env(SESSION_CONFIG, "dev");
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        // Accept and keep every connection open, answering nothing.
+        let mut open = Vec::new();
+        for stream in silent.incoming().flatten() {
+            open.push(stream);
+            if open.len() > 8 {
+                break;
+            }
+        }
+    });
+    env.set("AWS_ENDPOINT_URL_SSO_OIDC", &url)
+        .set("AWS_ECR_TIMEOUT", "2");
+    let run = env.run(&["login", "--profile", "dev"], "");
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.elapsed < Duration::from_secs(12),
+        "the deadline was not held: {run:#?}"
+    );
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{run:#?}");
+    assert!(
+        lines[0].contains("RegisterClient failed: the SSO OIDC service did not answer within 2s (AWS_ECR_TIMEOUT)"),
+        "{run:#?}"
+    );
+    assert!(!cache_file(&env, "corp").exists());
+    drop(held);
+}

@@ -52,19 +52,23 @@ fn failed(step: &str) -> impl Fn(String) -> FetchError + '_ {
 
 /// Runs the flow for `sso`, telling the user on `terminal` what to open and
 /// which code to check, and writes the token under `home`. Returns the
-/// token's expiry and the file written.
+/// token's expiry and the file written. Each request to the OIDC service
+/// gets `deadline` (`AWS_ECR_TIMEOUT`): one that never answers ends the
+/// flow then, instead of waiting for ever; the wait for the user's approval
+/// is the code's own lifetime (at most 15 minutes).
 pub fn sign_in(
     oidc: &OidcSettings,
     sso: &SsoProfile,
     home: &std::path::Path,
     terminal: &mut dyn Write,
+    deadline: Duration,
 ) -> Result<(SystemTime, std::path::PathBuf), FetchError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| FetchError::Other(format!("cannot start the async runtime: {e}")))?;
     let token = runtime
-        .block_on(device_flow(oidc, sso, terminal))
+        .block_on(device_flow(oidc, sso, terminal, deadline))
         .map_err(|e| match e {
             FetchError::SsoSignIn { state, .. } => FetchError::SsoSignIn {
                 profile: sso.profile.clone(),
@@ -77,10 +81,41 @@ pub fn sign_in(
     Ok((token.expires_at, path))
 }
 
+/// What the user is shown, one line each: every field the service (or the
+/// config file) gave has its control characters escaped, so that none can
+/// add a line, move the cursor or hide the URL; the lines themselves stay lines.
+fn instructions(sso: &SsoProfile, url: &str, code: &str, wait: Duration) -> String {
+    let esc = crate::redact::escape_controls;
+    format!(
+        "Sign in to {} for profile {}:\n  open   {}\n  code   {}\nWaiting for approval (up to {})...\n",
+        esc(&sso.start_url),
+        esc(&sso.profile),
+        esc(url),
+        esc(code),
+        crate::time::human(wait)
+    )
+}
+
+/// `request`, or the error of a service that did not answer within `deadline`.
+async fn within<T>(
+    step: &str,
+    deadline: Duration,
+    request: impl std::future::Future<Output = T>,
+) -> Result<T, FetchError> {
+    tokio::time::timeout(deadline, request).await.map_err(|_| {
+        failed(step)(format!(
+            "the SSO OIDC service did not answer within {} ({})",
+            crate::time::human(deadline),
+            crate::env::TIMEOUT
+        ))
+    })
+}
+
 async fn device_flow(
     oidc: &OidcSettings,
     sso: &SsoProfile,
     terminal: &mut dyn Write,
+    deadline: Duration,
 ) -> Result<NewSsoToken, FetchError> {
     if sso.start_url.is_empty() || sso.region.is_empty() {
         return Err(FetchError::Other(format!(
@@ -107,9 +142,8 @@ async fn device_flow(
             register = register.scopes(scope);
         }
     }
-    let registered = register
-        .send()
-        .await
+    let registered = within("RegisterClient", deadline, register.send())
+        .await?
         .map_err(|e| failed("RegisterClient")(error_chain(&e)))?;
     let client_id = registered.client_id().unwrap_or_default().to_string();
     let client_secret = Secret::new(registered.client_secret().unwrap_or_default());
@@ -117,13 +151,14 @@ async fn device_flow(
         crate::time::at(registered.client_secret_expires_at().max(0) as u64)
             .unwrap_or(SystemTime::UNIX_EPOCH);
 
-    let device = client
+    let start = client
         .start_device_authorization()
         .client_id(&client_id)
         .client_secret(client_secret.expose())
         .start_url(&sso.start_url)
-        .send()
-        .await
+        .send();
+    let device = within("StartDeviceAuthorization", deadline, start)
+        .await?
         .map_err(|e| failed("StartDeviceAuthorization")(error_chain(&e)))?;
     let device_code = Secret::new(device.device_code().unwrap_or_default());
     let url = device
@@ -133,28 +168,23 @@ async fn device_flow(
     let code = device.user_code().unwrap_or_default();
     let wait = Duration::from_secs(device.expires_in().max(1) as u64).min(MAX_WAIT);
     let mut interval = Duration::from_secs(device.interval().clamp(1, 60) as u64);
-    let text = format!(
-        "Sign in to {} for profile {}:\n  open   {url}\n  code   {code}\nWaiting for approval (up to {})...\n",
-        sso.start_url,
-        sso.profile,
-        crate::time::human(wait)
-    );
+    let text = instructions(sso, url, code, wait);
     terminal
-        .write_all(crate::redact::escape_controls(&text).as_bytes())
+        .write_all(text.as_bytes())
         .and_then(|()| terminal.flush())
         .map_err(|e| FetchError::Other(format!("cannot write to the terminal: {e}")))?;
 
     let started = Instant::now();
     loop {
         tokio::time::sleep(interval).await;
-        let answer = client
+        let poll = client
             .create_token()
             .client_id(&client_id)
             .client_secret(client_secret.expose())
             .grant_type(DEVICE_GRANT)
             .device_code(device_code.expose())
-            .send()
-            .await;
+            .send();
+        let answer = within("CreateToken", deadline, poll).await?;
         match answer {
             Ok(out) => {
                 let now = SystemTime::now();
@@ -197,5 +227,40 @@ async fn device_flow(
                 crate::time::human(wait)
             )));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instructions_are_lines_with_each_field_escaped() {
+        let sso = SsoProfile {
+            profile: "dev".into(),
+            session: None,
+            start_url: "https://d-1.awsapps.com/start".into(),
+            region: "us-east-1".into(),
+            account_id: "1".into(),
+            role_name: "r".into(),
+            scopes: None,
+        };
+        let text = instructions(
+            &sso,
+            "https://device.sso/?user_code=AB\n\x1b[2Jfake prompt",
+            "ABCD-EFGH\r",
+            Duration::from_secs(600),
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Sign in to https://d-1.awsapps.com/start for profile dev:",
+                "  open   https://device.sso/?user_code=AB\\n\\u{1b}[2Jfake prompt",
+                "  code   ABCD-EFGH\\r",
+                "Waiting for approval (up to 10m 0s)...",
+            ]
+        );
+        assert!(text.ends_with("...\n"));
     }
 }

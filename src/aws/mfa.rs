@@ -2,8 +2,10 @@
 //! for Rust does not support: prompt for the code on the controlling terminal
 //! (Docker owns stdin and stdout), call STS AssumeRole with the serial and the
 //! code, and keep the temporary credentials (0600, for their lifetime, keyed
-//! by the profile's description so another profile never sees them), so the
-//! prompt comes once per session, not once per pull.
+//! by the profile's description so another profile never sees them, and
+//! recording what they were made from: a session made with the source
+//! profile's old keys is not used once those keys change), so the prompt
+//! comes once per session, not once per pull.
 //!
 //! Sessions live in the cache tree (`<cache dir>/mfa/<key>.json`) under its
 //! trust rules ([`crate::safe_fs`]): a session another user could have
@@ -50,6 +52,11 @@ pub struct Session {
     pub session_token: Secret,
     /// Expiry, seconds since the epoch.
     pub expires_at: u64,
+    /// What it was made from ([`MfaProfile::made_from`]: the profile and its
+    /// source credentials, described without secrets and hashed). Empty in
+    /// sessions kept before it was recorded, which are then not used.
+    #[serde(default)]
+    pub made_from: String,
 }
 
 impl Session {
@@ -92,6 +99,13 @@ fn load_from(cache: &Cache, mfa: &MfaProfile) -> Option<Session> {
     let bytes = cache.read_private(&[MFA_DIR], &format!("{}.json", key(mfa)))?;
     let session: Session = serde_json::from_slice(&bytes).ok()?;
     let plausible = session.expires_at <= secs(SystemTime::now() + MAX_VALIDITY);
+    if session.made_from != mfa.made_from {
+        crate::debug!(
+            "the kept MFA session of profile {} was made from other source credentials; not using it",
+            mfa.profile
+        );
+        return None;
+    }
     (session.version == 1 && session.profile == mfa.profile && session.is_valid() && plausible)
         .then_some(session)
 }
@@ -301,6 +315,7 @@ pub async fn credentials(
             .expiry()
             .map(secs)
             .unwrap_or_else(|| secs(SystemTime::now() + Duration::from_secs(3600))),
+        made_from: mfa.made_from.clone(),
     };
     if let (Some(cache), Some(lock)) = (cache, &lock) {
         save_session(cache, lock, mfa, &kept);

@@ -79,12 +79,21 @@ pub fn login_token_path(dir: &Path, login: &LoginSession) -> PathBuf {
     dir.join(format!("{name}.json"))
 }
 
+/// The most a sign-in cache file is read (the CLI's are under 4 KiB).
+const MAX_CACHE_FILE: u64 = 1024 * 1024;
+
+/// Reads a sign-in cache file without blocking on it: a FIFO or device
+/// planted there is unreadable, not a stalled `get` (the SDK, which reads it
+/// next, is only asked once it is known to be a regular file).
 fn read_json(path: &Path) -> Result<Value, Cached> {
-    match std::fs::read(path) {
+    match crate::safe_fs::read_regular(path, MAX_CACHE_FILE) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(Cached::Missing(path.to_path_buf()))
         }
-        Err(e) => Err(Cached::Unreadable(path.to_path_buf(), e.to_string())),
+        Err(e) => Err(Cached::Unreadable(
+            path.to_path_buf(),
+            crate::safe_fs::why_unreadable(&e),
+        )),
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map_err(|_| Cached::Unreadable(path.to_path_buf(), "not valid JSON".into())),
     }
@@ -263,16 +272,18 @@ impl super::SdkTokenSource {
     }
 
     /// Signs in to `sso` with the device-authorization flow, talking to the
-    /// user on `terminal`; returns the new token's expiry and its file.
+    /// user on `terminal`, each request to the service within `deadline`;
+    /// returns the new token's expiry and its file.
     pub fn sso_sign_in(
         &self,
         sso: &SsoProfile,
         terminal: &mut dyn std::io::Write,
+        deadline: std::time::Duration,
     ) -> Result<(SystemTime, PathBuf), FetchError> {
         let home = self.home.as_deref().ok_or_else(|| {
             FetchError::Other("no home directory to keep the SSO token in".into())
         })?;
-        super::device::sign_in(&self.oidc, sso, home, terminal)
+        super::device::sign_in(&self.oidc, sso, home, terminal, deadline)
     }
 }
 

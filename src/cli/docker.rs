@@ -70,6 +70,14 @@ pub fn run(
         match config.as_ref().filter(|_| !server_url.is_empty()) {
             Some(config) if !crate::resolve::is_ecr(&server_url, config) => {
                 match fallback::configured(settings, config) {
+                    // Passed whole or not at all: never cut short.
+                    Ok(Some(_)) if input.len() as u64 > protocol::MAX_INPUT => {
+                        let e = Error::Input(format!(
+                            "input is larger than {} MiB; not passing it to the fallback helper",
+                            protocol::MAX_INPUT >> 20
+                        ));
+                        return refuse(action, e, stdout);
+                    }
                     Ok(Some(f)) => return pass(&f, action, &input, settings, stdout),
                     Ok(None) => {}
                     Err(e) => return refuse(action, e, stdout),
@@ -99,7 +107,8 @@ pub fn run(
     }
 }
 
-/// The registry an input is about: the trimmed text of `get` and `erase`,
+/// The registry an input is about: the first line that is not blank of
+/// `get` and `erase` (as [`protocol::read_server_url`] reads it),
 /// the `ServerURL` of `store`'s JSON (empty when there is none).
 fn server_url(action: Action, input: &[u8]) -> String {
     let text = String::from_utf8_lossy(input);
@@ -110,7 +119,7 @@ fn server_url(action: Action, input: &[u8]) -> String {
             .unwrap_or_default()
             .trim()
             .to_string(),
-        _ => text.trim().to_string(),
+        _ => protocol::read_server_url(text.as_bytes()).unwrap_or_default(),
     }
 }
 

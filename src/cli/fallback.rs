@@ -7,17 +7,26 @@
 //!
 //! NAME comes from `AWS_ECR_FALLBACK_HELPER`, else from `fallback = "NAME"`
 //! in `~/.ecr/config.toml` (the environment wins, as it does over the map's
-//! profiles). It must match `[a-z0-9-]+` and is looked up in the absolute
-//! directories of `PATH`, then run directly (no shell).
+//! profiles). It must match `[a-z0-9-]+`, optionally ending in `.exe`
+//! (`desktop.exe`, Docker Desktop's store seen from WSL), and is looked up in
+//! the absolute directories of `PATH`, then run directly (no shell). It is
+//! not this helper: not by name, not as a link or hard link to this program
+//! (same device and inode), and a copy of it sees [`env::AS_FALLBACK`] in its
+//! environment and refuses to pass the request on again. It gets the
+//! command's deadline (`AWS_ECR_TIMEOUT`): still running then, it is killed
+//! with its process group, and `get` says "not found", `store` and `erase`
+//! fail, `list` answers with ours only, each with one line on stderr.
 //!
 //! What never reaches it: an ECR registry or an alias of one (those are
 //! answered here, whatever the action), any token of ours, and the `AWS_*`
 //! environment variables (removed from its environment, so it sees no AWS
 //! key, session token or profile). It gets the action as its only argument.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use crate::env;
 use crate::error::{Error, Result};
@@ -48,17 +57,36 @@ impl Fallback {
         format!("docker-credential-{}", self.name)
     }
 
-    /// Runs `docker-credential-NAME ACTION` with `input` on its stdin.
+    /// Runs `docker-credential-NAME ACTION` with `input` on its stdin,
+    /// within the command's deadline (`AWS_ECR_TIMEOUT`): a helper still
+    /// running then is killed, with its process group (the way GNU `timeout`
+    /// stops a command), and that is the error.
     pub fn call(&self, action: &str, input: &[u8], settings: &Settings) -> Result<Answer> {
+        if settings.var(env::AS_FALLBACK).is_some() {
+            // The backstop of `refuse_self`: a copy of this program found as
+            // the fallback, now asked to pass the request on again.
+            return Err(Error::Fallback(format!(
+                "not passing `{action}` to {} ({}): this docker-credential-ecr-login is itself running as a fallback helper, so the fallback is (a copy of) ecr-login; name another helper (desktop, pass, ...)",
+                self.program(),
+                self.origin
+            )));
+        }
         let path = self.locate(settings)?;
+        self.refuse_self(&path)?;
         crate::debug!("passing {action} to {}", path.display());
         let mut cmd = Command::new(&path);
         cmd.arg(action)
+            .env(env::AS_FALLBACK, "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for name in settings.aws_var_names() {
             cmd.env_remove(name);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0);
         }
         let mut child = cmd.spawn().map_err(|e| {
             Error::Fallback(format!(
@@ -67,32 +95,87 @@ impl Fallback {
                 self.origin
             ))
         })?;
-        let mut stdin = child.stdin.take();
-        // Write from another thread: a helper that answers before it has
-        // read everything must not block us both.
-        let output = std::thread::scope(|scope| {
-            scope.spawn(move || {
-                if let Some(stdin) = stdin.as_mut() {
-                    // A helper that does not read its stdin is not an error.
-                    let _ = stdin.write_all(input);
-                }
+        let deadline = Instant::now() + settings.timeout;
+        // Write and read on threads of their own: a helper that answers
+        // before it has read everything must not block us both, and neither
+        // may outlive the deadline (they are not joined).
+        if let Some(mut stdin) = child.stdin.take() {
+            let input = input.to_vec();
+            std::thread::spawn(move || {
+                // A helper that does not read its stdin is not an error.
+                let _ = stdin.write_all(&input);
             });
-            child.wait_with_output()
-        })
-        .map_err(|e| {
+        }
+        let (tx, answer) = mpsc::channel();
+        if let Some(stdout) = child.stdout.take() {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let read = stdout
+                    .take(MAX_ANSWER + 1)
+                    .read_to_end(&mut bytes)
+                    .map(|_| bytes);
+                let _ = tx.send(read);
+            });
+        }
+        let failed = |e: std::io::Error| {
             Error::Fallback(format!(
                 "the fallback helper {} failed: {e}",
                 self.program()
             ))
-        })?;
-        let code = output
-            .status
-            .code()
-            .map_or(1, |c| u8::try_from(c).unwrap_or(1));
-        Ok(Answer {
-            stdout: output.stdout,
-            code,
-        })
+        };
+        let late = || {
+            Error::Fallback(format!(
+                "the fallback helper {} ({}) did not finish `{action}` within {} ({}); stopped it",
+                self.program(),
+                self.origin,
+                crate::time::human(settings.timeout),
+                env::TIMEOUT
+            ))
+        };
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(failed)? {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                stop(&mut child);
+                return Err(late());
+            }
+            std::thread::sleep(POLL);
+        };
+        // Its output ends when the last process of its group that holds
+        // stdout is gone.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let stdout = match answer.recv_timeout(left) {
+            Ok(read) => read.map_err(failed)?,
+            Err(_) => {
+                stop(&mut child);
+                return Err(late());
+            }
+        };
+        if stdout.len() as u64 > MAX_ANSWER {
+            return Err(Error::Fallback(format!(
+                "the fallback helper {} answered `{action}` with more than {} MiB",
+                self.program(),
+                MAX_ANSWER >> 20
+            )));
+        }
+        let code = status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1));
+        Ok(Answer { stdout, code })
+    }
+
+    /// Refuses a fallback that is this very program (a link, hard link or
+    /// the same path): it would pass the request to itself, for ever.
+    fn refuse_self(&self, path: &Path) -> Result<()> {
+        match std::env::current_exe() {
+            Ok(me) if same_file(path, &me) => Err(Error::Fallback(format!(
+                "the fallback helper {} ({}) is docker-credential-ecr-login itself ({} is {}); name another helper (desktop, pass, ...)",
+                self.program(),
+                self.origin,
+                path.display(),
+                me.display()
+            ))),
+            _ => Ok(()),
+        }
     }
 
     fn locate(&self, settings: &Settings) -> Result<PathBuf> {
@@ -104,6 +187,39 @@ impl Fallback {
             ))
         })
     }
+}
+
+/// The most a fallback may print (a `list` of many registries fits).
+const MAX_ANSWER: u64 = 1024 * 1024;
+/// How often a running fallback is checked on.
+const POLL: Duration = Duration::from_millis(5);
+
+/// Kills `child` and, on Unix, every process of its group (it leads one).
+fn stop(child: &mut Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: kill has no memory effects; the group is the child's own
+        // (process_group(0)), so nothing else is signalled.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Whether `a` and `b` are the same file: the same device and inode (links
+/// and hard links), else the same canonical path.
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return (x.dev(), x.ino()) == (y.dev(), y.ino());
+        }
+    }
+    matches!(
+        (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+        (Ok(x), Ok(y)) if x == y
+    )
 }
 
 /// The configured fallback, if any: `AWS_ECR_FALLBACK_HELPER`, else the

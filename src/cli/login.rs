@@ -49,7 +49,7 @@ pub fn run(profile: &str, force: bool, settings: &Settings, stdout: &mut dyn Wri
                     ));
                 }
             }
-            let (expires_at, path) = source.sso_sign_in(sso, stdout)?;
+            let (expires_at, path) = source.sso_sign_in(sso, stdout, settings.timeout)?;
             let left = expires_at
                 .duration_since(SystemTime::now())
                 .unwrap_or_default();

@@ -16,8 +16,11 @@ pub const MISSING_SERVER_URL: &str = "no credentials server URL";
 pub const MISSING_USERNAME: &str = "no credentials username";
 /// What `store` / `erase` print: this helper does not keep credentials.
 pub const NOT_IMPLEMENTED: &str = "not implemented";
-/// Stdin is capped at this many bytes.
-pub const MAX_INPUT: u64 = 64 * 1024;
+/// The most stdin is read: what `store`'s JSON may weigh, and what is passed
+/// whole to a fallback helper (more is refused, never passed cut short).
+pub const MAX_INPUT: u64 = 1024 * 1024;
+/// The longest server URL line of `get` and `erase`.
+pub const MAX_LINE: usize = 64 * 1024;
 
 /// The back end of the protocol.
 pub trait Credentials {
@@ -67,12 +70,55 @@ pub fn read_input(input: impl Read) -> Result<String> {
         .read_to_end(&mut bytes)
         .map_err(|e| Error::Io(format!("cannot read stdin: {e}")))?;
     if bytes.len() as u64 > MAX_INPUT {
-        return Err(Error::Input(format!(
-            "input is larger than {} KiB; a registry name is a few dozen bytes",
-            MAX_INPUT / 1024
-        )));
+        return Err(too_large());
     }
     String::from_utf8(bytes).map_err(|_| Error::Input("input is not valid UTF-8".into()))
+}
+
+fn too_large() -> Error {
+    Error::Input(format!(
+        "input is larger than {} MiB; credentials are a few kilobytes",
+        MAX_INPUT >> 20
+    ))
+}
+
+/// The server URL of `get` and `erase`: the first line that is not blank,
+/// trimmed (empty when there is none). What follows it must be blank, as far
+/// as it is read: the Go helper joins the lines, so a long tail of blank
+/// lines is the URL alone there too, while a second line of text (which it
+/// would glue onto the host) is refused. Bounded: the line is at most
+/// [`MAX_LINE`] bytes, and at most [`MAX_INPUT`] bytes are read.
+pub fn read_server_url(input: impl Read) -> Result<String> {
+    use std::io::BufRead;
+    let mut input = std::io::BufReader::new(input.take(MAX_INPUT));
+    let read_err = |e: std::io::Error| Error::Io(format!("cannot read stdin: {e}"));
+    let mut url = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line).map_err(read_err)? == 0 {
+            break;
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if !url.is_empty() {
+            return Err(Error::Input(
+                "the server URL is followed by a second line of text; a registry name is one line"
+                    .into(),
+            ));
+        }
+        if line.len() > MAX_LINE {
+            return Err(Error::Input(format!(
+                "the server URL is longer than {} KiB; a registry name is a few dozen bytes",
+                MAX_LINE / 1024
+            )));
+        }
+        std::mem::swap(&mut url, &mut line);
+    }
+    let text =
+        std::str::from_utf8(&url).map_err(|_| Error::Input("input is not valid UTF-8".into()))?;
+    Ok(text.trim().to_string())
 }
 
 /// Runs one protocol action (`get`, `store`, `erase`, `list`).
@@ -87,8 +133,8 @@ pub fn handle(helper: &dyn Credentials, action: &str, input: impl Read) -> Outco
 }
 
 fn get(helper: &dyn Credentials, input: impl Read) -> Outcome {
-    let server_url = match read_input(input) {
-        Ok(s) => s.trim().to_string(),
+    let server_url = match read_server_url(input) {
+        Ok(s) => s,
         Err(e) => return Outcome::fail(NOT_FOUND, Some(e)),
     };
     if server_url.is_empty() {
@@ -149,8 +195,8 @@ fn store(helper: &dyn Credentials, input: impl Read) -> Outcome {
 }
 
 fn erase(helper: &dyn Credentials, input: impl Read) -> Outcome {
-    let server_url = match read_input(input) {
-        Ok(s) => s.trim().to_string(),
+    let server_url = match read_server_url(input) {
+        Ok(s) => s,
         Err(e) => return Outcome::fail(&e.to_string(), None),
     };
     if server_url.is_empty() {
@@ -226,11 +272,41 @@ mod tests {
 
     #[test]
     fn oversized_and_invalid_input_is_refused() {
-        let big = "a".repeat(MAX_INPUT as usize + 10);
+        let big = "a".repeat(MAX_LINE + 10);
         let o = handle(&Fixed { ignore: false }, "get", big.as_bytes());
         assert_eq!(o.stdout, format!("{NOT_FOUND}\n"));
-        assert!(o.diagnostic.unwrap().to_string().contains("larger than"));
+        assert!(o.diagnostic.unwrap().to_string().contains("longer than"));
         let o = handle(&Fixed { ignore: false }, "get", &[0xff, 0xfe][..]);
         assert!(o.diagnostic.unwrap().to_string().contains("UTF-8"));
+        let huge = format!(
+            r#"{{"ServerURL":"h","Username":"u","Secret":"{}"}}"#,
+            "s".repeat(MAX_INPUT as usize)
+        );
+        let (out, ok) = run("store", &huge, true);
+        assert!(!ok && out.contains("larger than 1 MiB"), "{out}");
+    }
+
+    #[rustfmt::skip]
+    #[test]
+    fn the_server_url_is_the_first_line_that_is_not_blank() {
+        let tail = "\n".repeat(3 * MAX_INPUT as usize);
+        for (input, want) in [
+            ("https://x.ecr/\n", "https://x.ecr/"),
+            ("  x.ecr \r\n", "x.ecr"),
+            ("\n\n\t\nx.ecr", "x.ecr"),
+            ("", ""),
+            ("\n \n", ""),
+        ] {
+            assert_eq!(read_server_url(input.as_bytes()).unwrap(), want, "{input:?}");
+        }
+        // A long tail of blank lines (more than is ever read) is fine.
+        let long = format!("x.ecr\n{tail}");
+        assert_eq!(read_server_url(long.as_bytes()).unwrap(), "x.ecr");
+        assert!(run("get", &long, false).1);
+        assert!(run("erase", &long, true).1);
+        let e = read_server_url(&b"x.ecr\nevil.example\n"[..]).unwrap_err();
+        assert!(e.to_string().contains("second line"), "{e}");
+        // Blank lines alone, more than is read: no server URL.
+        assert_eq!(read_server_url(tail.as_bytes()).unwrap(), "");
     }
 }

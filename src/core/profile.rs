@@ -18,25 +18,56 @@ pub type Section = BTreeMap<String, String>;
 pub struct ProfileSet {
     profiles: BTreeMap<String, Section>,
     sso_sessions: BTreeMap<String, Section>,
+    /// Files that are there but must not be read (a FIFO): the SDK, which
+    /// reads them with a blocking read, must not be asked.
+    unusable: Vec<String>,
 }
+
+/// The most a shared file is read (more is refused, as unusable).
+const MAX_FILE: u64 = 16 * 1024 * 1024;
 
 impl ProfileSet {
     /// Loads `~/.aws/config` and `~/.aws/credentials` (or the files named by
-    /// `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`). Missing or
-    /// unreadable files count as empty.
+    /// `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`), each opened
+    /// without blocking. Missing or unreadable files count as empty; one that
+    /// is not a regular file (a FIFO) or is huge is [`ProfileSet::unusable`].
     pub fn load(settings: &Settings) -> ProfileSet {
         let mut set = ProfileSet::default();
-        if let Some(path) = config_path(settings, env::AWS_CONFIG_FILE, "config") {
-            if let Ok(text) = std::fs::read_to_string(&path) {
+        for (var, file) in [
+            (env::AWS_CONFIG_FILE, "config"),
+            (env::AWS_SHARED_CREDENTIALS_FILE, "credentials"),
+        ] {
+            let Some(path) = config_path(settings, var, file) else {
+                continue;
+            };
+            let text = match crate::safe_fs::read_regular(&path, MAX_FILE) {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(e)
+                    if crate::safe_fs::untrusted(&e).is_some()
+                        || e.kind() == std::io::ErrorKind::InvalidData =>
+                {
+                    set.unusable.push(format!(
+                        "{} ({var}): {}; make it a regular file, or point {var} elsewhere",
+                        path.display(),
+                        crate::safe_fs::why_unreadable(&e)
+                    ));
+                    continue;
+                }
+                Err(_) => continue,
+            };
+            if file == "config" {
                 set.add_config(&text);
-            }
-        }
-        if let Some(path) = config_path(settings, env::AWS_SHARED_CREDENTIALS_FILE, "credentials") {
-            if let Ok(text) = std::fs::read_to_string(&path) {
+            } else {
                 set.add_credentials(&text);
             }
         }
         set
+    }
+
+    /// The shared files that are there but cannot be read safely, each
+    /// with why and the fix.
+    pub fn unusable(&self) -> &[String] {
+        &self.unusable
     }
 
     /// Adds the text of a config file (`[profile name]`, `[default]`, `[sso-session name]`).

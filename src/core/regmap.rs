@@ -204,21 +204,26 @@ impl Endpoint {
     }
 }
 
-/// Whether `name` can be a credential helper's name: `[a-z0-9-]+`, so that
+/// Whether `name` can be a credential helper's name: `[a-z0-9-]+`, with an
+/// optional `.exe` (Docker Desktop's `desktop.exe` on WSL), so that
 /// `docker-credential-<name>` is a plain file name (no path, no shell), and
 /// not this helper itself (that would call itself for ever).
 pub fn check_helper_name(name: &str) -> Result<(), String> {
-    if name.is_empty()
-        || !name
+    // `desktop.exe`: Docker Desktop's store as WSL sees it (a Windows
+    // program, run through WSL's interop), which Docker runs as
+    // `docker-credential-desktop.exe`.
+    let stem = name.strip_suffix(".exe").unwrap_or(name);
+    if stem.is_empty()
+        || !stem
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     {
         return Err(format!(
-            "fallback {:?} is not a credential-helper name (lower-case letters, digits and '-', as in \"desktop\" for docker-credential-desktop)",
+            "fallback {:?} is not a credential-helper name (lower-case letters, digits and '-', optionally ending in .exe, as in \"desktop\" for docker-credential-desktop or \"desktop.exe\" on WSL)",
             name.escape_debug().to_string()
         ));
     }
-    if name == crate::BIN.trim_start_matches("docker-credential-") {
+    if stem == crate::BIN.trim_start_matches("docker-credential-") {
         return Err(format!(
             "fallback {name:?} is this helper itself; name another one (desktop, pass, secretservice...)"
         ));
@@ -485,6 +490,16 @@ registry = "210987654321.dkr.ecr.eu-west-1.amazonaws.com"
         }
         assert!(check_helper_name("pass").is_ok());
         assert!(check_helper_name("secret-service2").is_ok());
+        assert!(check_helper_name("desktop.exe").is_ok());
+        for bad in [
+            ".exe",
+            "ecr-login.exe",
+            "desktop.EXE",
+            "desktop.exe.exe",
+            "a.b",
+        ] {
+            assert!(check_helper_name(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -213,3 +213,22 @@ pub fn mfa_key() -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// What the kept MFA session of that set-up records it was made from, when
+/// the source profile `base` has the access key id `source_akid`: the SHA-256
+/// of the profile chain's description, as the identity fingerprint describes
+/// it (no secret in it).
+pub fn mfa_made_from(source_akid: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [
+        "profile=mfa",
+        "role=arn:aws:iam::123456789012:role/Admin external-id= mfa=arn:aws:iam::123456789012:mfa/me",
+        "profile=base",
+        &format!("access-key={source_akid}"),
+    ] {
+        h.update(part.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}

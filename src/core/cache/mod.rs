@@ -14,7 +14,12 @@
 //! below it must be ours and not writable by group or others, every file is
 //! opened without following links and must be a regular file of ours (see
 //! [`crate::safe_fs`]). Anything else is reported once and skipped: the
-//! helper fetches a fresh token and does not write there. An unreadable,
+//! helper fetches a fresh token. Into a directory that fails the rule it
+//! writes nothing; a file that fails it in a directory that passes (an entry
+//! of ours left 0666, a link, a FIFO) is never read and is replaced by the
+//! next write of that entry (a new 0600 file renamed over the name: the old
+//! one is neither followed nor changed). The directory is ours and only we
+//! can write to it, so its names are ours to replace. An unreadable,
 //! corrupt, foreign-version or implausible entry (a lifetime over 12 hours, a
 //! request time in the future) reads as absent and is rewritten on the next
 //! refresh.

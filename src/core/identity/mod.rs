@@ -15,11 +15,17 @@
 //! | profile with `login_session` (`aws login`) | profile name + the session ARN |
 //! | profile with `credential_process` | profile name + the command line |
 //! | web identity (env or profile) | role ARN + token file path |
-//! | ECS / EKS pod identity | the container credentials URI |
+//! | ECS / EKS pod identity | the container credentials URI + a hash of the authorization token (the token file's content) |
 //! | EC2 instance metadata | the metadata endpoint + the machine id |
 //!
 //! plus the ECR endpoint overrides. Secrets (secret keys, session tokens) are
 //! never part of it, and the input is hashed, so the fingerprint reveals nothing.
+//!
+//! EKS Pod Identity gives every pod the same URI and token-file path, so the
+//! token tells pods apart: its SHA-256 is part of the description (a miss
+//! once per rotation, as for temporary keys in the environment). The files
+//! read here (the token files) are opened without blocking: a FIFO there is
+//! an error, not a `get` stalled past its deadline inside the SDK's read.
 
 use sha2::{Digest, Sha256};
 
@@ -90,10 +96,15 @@ pub struct MfaProfile {
     pub role_session_name: Option<String>,
     /// `external_id` of the profile.
     pub external_id: Option<String>,
+    /// Hex SHA-256 of the profile's description (role, serial, and the
+    /// source profile's, recursively: its access key id, its SSO
+    /// settings...): what a kept session was made from. A session made from
+    /// other source credentials is not used.
+    pub made_from: String,
 }
 
 impl MfaProfile {
-    fn from_section(name: &str, s: &Section) -> Option<MfaProfile> {
+    fn from_section(name: &str, s: &Section, parts: &[String]) -> Option<MfaProfile> {
         Some(MfaProfile {
             profile: name.to_string(),
             role_arn: s.get("role_arn")?.clone(),
@@ -105,6 +116,7 @@ impl MfaProfile {
             duration_seconds: s.get("duration_seconds").and_then(|d| d.parse().ok()),
             role_session_name: s.get("role_session_name").cloned(),
             external_id: s.get("external_id").cloned(),
+            made_from: hash_parts(parts),
         })
     }
 }
@@ -121,6 +133,9 @@ impl Identity {
         profiles: &ProfileSet,
         var: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Identity, IdentityError> {
+        if let Some(problem) = profiles.unusable().first() {
+            return Err(IdentityError::UnreadableFile(problem.clone()));
+        }
         let mut parts: Vec<String> = Vec::new();
         let explicit_profile = var(env::AWS_PROFILE);
         let mut mfa = None;
@@ -160,7 +175,7 @@ impl Identity {
         {
             let name = explicit_profile.clone().unwrap_or_else(|| "default".into());
             let how = describe_profile(profiles, &name, section, &mut parts, &mut sign_in, 0)?;
-            mfa = MfaProfile::from_section(&name, section);
+            mfa = MfaProfile::from_section(&name, section, &parts);
             (SourceKind::Profile, format!("profile {name} ({how})"))
         } else if let Some(name) = &explicit_profile {
             return Err(IdentityError::ProfileNotFound(name.clone()));
@@ -168,6 +183,7 @@ impl Identity {
             var(env::AWS_WEB_IDENTITY_TOKEN_FILE),
             var(env::AWS_ROLE_ARN),
         ) {
+            check_token_file(&token_file, env::AWS_WEB_IDENTITY_TOKEN_FILE)?;
             parts.push(format!("web-identity={role} token-file={token_file}"));
             (
                 SourceKind::WebIdentity,
@@ -177,6 +193,9 @@ impl Identity {
             .or_else(|| var(env::AWS_CONTAINER_CREDENTIALS_FULL_URI))
         {
             parts.push(format!("container={uri}"));
+            if let Some(token) = container_token(var)? {
+                parts.push(token);
+            }
             (
                 SourceKind::Container,
                 "ECS/EKS container credentials".to_string(),
@@ -203,12 +222,7 @@ impl Identity {
                 parts.push(format!("{name}={v}"));
             }
         }
-        let mut hasher = Sha256::new();
-        for p in &parts {
-            hasher.update(p.as_bytes());
-            hasher.update(b"\n");
-        }
-        let fingerprint = crate::support::hex(&hasher.finalize());
+        let fingerprint = hash_parts(&parts);
         Ok(Identity {
             fingerprint,
             label,
@@ -272,6 +286,10 @@ pub enum IdentityError {
     /// `source_profile` chains loop or are too deep.
     #[error("AWS profile {0:?}: source_profile chain loops or is deeper than 8 profiles")]
     ProfileLoop(String),
+    /// A file the credentials come from cannot be read safely (a FIFO, a
+    /// device): the SDK's blocking read would stall past the deadline.
+    #[error("{0}")]
+    UnreadableFile(String),
     /// `source_profile` names a missing profile.
     #[error(
         "AWS profile {profile:?} has source_profile = {source_profile:?}, which is not defined"
@@ -282,6 +300,58 @@ pub enum IdentityError {
         /// The missing profile.
         source_profile: String,
     },
+}
+
+/// Hex SHA-256 of the lines of a description.
+fn hash_parts(parts: &[String]) -> String {
+    let mut hasher = Sha256::new();
+    for p in parts {
+        hasher.update(p.as_bytes());
+        hasher.update(b"\n");
+    }
+    crate::support::hex(&hasher.finalize())
+}
+
+/// The most a token file is read (a Kubernetes token is 1-2 KiB).
+const MAX_TOKEN_FILE: u64 = 64 * 1024;
+
+/// Refuses a web-identity token file that is there but is not a regular file
+/// (a FIFO would block the SDK's read past the deadline). A missing or
+/// unreadable one is left to the SDK, which says so.
+fn check_token_file(path: &str, origin: &str) -> Result<(), IdentityError> {
+    match crate::safe_fs::open_regular(std::path::Path::new(path)) {
+        Err(e) if crate::safe_fs::untrusted(&e).is_some() => {
+            Err(IdentityError::UnreadableFile(format!(
+                "{path} ({origin}) is {}; make it a regular file",
+                crate::safe_fs::why_unreadable(&e)
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `token-sha256=<hex>` of the container credentials' authorization token:
+/// the content of `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` (which the SDK
+/// prefers), else `AWS_CONTAINER_AUTHORIZATION_TOKEN`; `None` without one.
+fn container_token(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, IdentityError> {
+    let token = match var(env::AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) {
+        Some(path) => crate::safe_fs::read_regular(std::path::Path::new(&path), MAX_TOKEN_FILE)
+            .map_err(|e| {
+                IdentityError::UnreadableFile(format!(
+                    "cannot read the container authorization token {path} ({}): {}",
+                    env::AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
+                    crate::safe_fs::why_unreadable(&e)
+                ))
+            })?,
+        None => match var(env::AWS_CONTAINER_AUTHORIZATION_TOKEN) {
+            Some(token) => token.into_bytes(),
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(format!(
+        "token-sha256={}",
+        crate::support::hex(&Sha256::digest(&token))
+    )))
 }
 
 const CREDENTIAL_KEYS: &[&str] = &[
@@ -321,6 +391,7 @@ fn describe_profile(
             get("mfa_serial")
         ));
         if let Some(token_file) = s.get("web_identity_token_file") {
+            check_token_file(token_file, "web_identity_token_file")?;
             parts.push(format!("web-identity-token-file={token_file}"));
             return Ok(format!("web identity for role {role}"));
         }

@@ -244,3 +244,93 @@ fn sso_sign_in_is_found_at_the_end_of_a_role_chain() {
     assert_eq!(old.cache_key(), "https://old/start");
     assert_eq!(old.sign_in_command(), "aws sso login --profile old");
 }
+
+#[test]
+fn container_credentials_are_keyed_by_the_token_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    let path = file.display().to_string();
+    let uri = (
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "http://169.254.170.23/v1/credentials",
+    );
+    let pod = |token: &str| {
+        std::fs::write(&file, token).unwrap();
+        resolve(
+            "",
+            "",
+            &[uri, ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &path)],
+        )
+        .unwrap()
+    };
+    let (a, b, a_again) = (pod("token-a"), pod("token-b"), pod("token-a"));
+    assert_eq!(a.source, SourceKind::Container);
+    assert_ne!(a.fingerprint, b.fingerprint, "two pods, one fingerprint");
+    assert_eq!(a.fingerprint, a_again.fingerprint);
+    let env_token = |t: &str| {
+        resolve("", "", &[uri, ("AWS_CONTAINER_AUTHORIZATION_TOKEN", t)])
+            .unwrap()
+            .fingerprint
+    };
+    assert_ne!(env_token("token-a"), env_token("token-b"));
+    let bare = resolve("", "", &[uri]).unwrap().fingerprint;
+    assert_ne!(bare, env_token("token-a"));
+    std::fs::remove_file(&file).unwrap();
+    let e = resolve(
+        "",
+        "",
+        &[uri, ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &path)],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains(&path) && e.contains("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"),
+        "{e}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_a_token_file_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let path = fifo.display().to_string();
+    for vars in [
+        vec![
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", path.as_str()),
+            ("AWS_ROLE_ARN", "arn:aws:iam::1:role/r"),
+        ],
+        vec![
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1/c"),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path.as_str()),
+        ],
+    ] {
+        let e = resolve("", "", &vars).unwrap_err();
+        assert!(matches!(e, IdentityError::UnreadableFile(_)), "{e}");
+        assert!(e.to_string().contains("a FIFO, not a regular file"), "{e}");
+    }
+    let config = format!(
+        "[profile wi]\nrole_arn = arn:aws:iam::1:role/r\nweb_identity_token_file = {path}\n"
+    );
+    let e = resolve(&config, "", &[("AWS_PROFILE", "wi")]).unwrap_err();
+    assert!(e.to_string().contains("web_identity_token_file"), "{e}");
+}
+
+#[test]
+fn an_mfa_profile_records_what_its_session_is_made_from() {
+    let config = "[profile base]\n[profile mfa]\nrole_arn = arn:aws:iam::1:role/admin\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/me\n";
+    let made_from = |akid: &str| {
+        let creds = format!("[base]\naws_access_key_id = {akid}\naws_secret_access_key = s\n");
+        resolve(config, &creds, &[("AWS_PROFILE", "mfa")])
+            .unwrap()
+            .mfa
+            .unwrap()
+            .made_from
+    };
+    assert_eq!(made_from("AKIDONE"), made_from("AKIDONE"));
+    assert_ne!(made_from("AKIDONE"), made_from("AKIDTWO"));
+    assert!(!made_from("AKIDONE").contains("AKIDONE"));
+}

@@ -405,6 +405,59 @@ mod portable {
 #[cfg(not(unix))]
 pub use portable::*;
 
+/// Opens `path` for reading without blocking on it: a regular file, links
+/// followed. For files that other programs keep and whose owner and mode are
+/// theirs (the AWS CLI's caches, token files a platform mounts): a FIFO or
+/// device there is an [`Untrusted`] (`NotRegular`) instead of a read that
+/// stalls the helper past its deadline.
+#[cfg(unix)]
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(Untrusted::error(path, Why::NotRegular(kind_name(&meta))));
+    }
+    Ok(file)
+}
+
+/// Elsewhere, [`File::open`] and a check that it is a file.
+#[cfg(not(unix))]
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let file = File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(Untrusted::error(path, Why::NotRegular("special file")));
+    }
+    Ok(file)
+}
+
+/// The content of [`open_regular`]`(path)`, at most `max` bytes (more is an
+/// error, never a silent cut).
+pub fn read_regular(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    open_regular(path)?.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is larger than {max} bytes", path.display()),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Why [`read_regular`] failed, without repeating the path: `a FIFO, not a
+/// regular file`, or the system's words.
+pub fn why_unreadable(e: &io::Error) -> String {
+    match untrusted(e).map(|u| &u.why) {
+        Some(Why::NotRegular(kind)) => format!("a {kind}, not a regular file"),
+        _ => e.to_string(),
+    }
+}
+
 /// Temp files of writes cut short (`.tmp-*`) older than this are removed.
 const STALE_TEMP: Duration = Duration::from_secs(600);
 
