@@ -167,3 +167,37 @@ fn doctor_names_the_real_source_of_the_profile() {
         "{run:#?}"
     );
 }
+
+#[test]
+fn a_missing_profile_is_attributed_to_whoever_named_it() {
+    let mut env = TestEnv::new();
+    env.unset("AWS_ACCESS_KEY_ID")
+        .unset("AWS_SECRET_ACCESS_KEY");
+    let run = env.run(&["login", "--profile", "nope"], "");
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("AWS profile \"nope\" (from login --profile) is not defined"),
+        "{run:#?}"
+    );
+    let config = env.write(
+        "home/.ecr/config.toml",
+        "[[registry]]\nmatch = \"123456789012\"\nprofile = \"gone\"\n",
+    );
+    let run = env.get(REGISTRY);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "AWS profile \"gone\" (from map rule \"123456789012\" of {}) is not defined",
+            config.display()
+        )),
+        "{run:#?}"
+    );
+    env.set("AWS_PROFILE", "typo");
+    let run = env.get(REGISTRY);
+    assert!(
+        run.stderr
+            .contains("AWS profile \"typo\" (from AWS_PROFILE) is not defined"),
+        "{run:#?}"
+    );
+}

@@ -35,7 +35,8 @@ pub fn run(profile: &str, force: bool, settings: &Settings, stdout: &mut dyn Wri
         | env::AWS_SESSION_TOKEN
         | env::AWS_VAULT => None,
         _ => settings.lookup(name),
-    })?;
+    })
+    .map_err(|e| e.profile_named_by("login --profile"))?;
     let source = SdkTokenSource::new(settings);
     let now = SystemTime::now();
     let Some(mfa) = identity.mfa.clone() else {

@@ -117,6 +117,12 @@ pub fn resolve_registry(
     ) {
         (env::AWS_PROFILE, Some(p)) => Some(p.clone()),
         _ => settings.lookup(name),
+    })
+    .map_err(|e| match (&rule, &profile) {
+        (Some((r, file)), Some(_)) => {
+            e.profile_named_by(format!("map rule {:?} of {}", r.pattern, file.display()))
+        }
+        _ => e,
     })?;
     let identity = match rule.as_ref().and_then(|(r, _)| r.role_arn.as_deref()) {
         Some(role) => identity.with_assumed_role(role),

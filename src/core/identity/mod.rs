@@ -178,7 +178,10 @@ impl Identity {
             mfa = MfaProfile::from_section(&name, section, &parts);
             (SourceKind::Profile, format!("profile {name} ({how})"))
         } else if let Some(name) = &explicit_profile {
-            return Err(IdentityError::ProfileNotFound(name.clone()));
+            return Err(IdentityError::ProfileNotFound {
+                name: name.clone(),
+                from: env::AWS_PROFILE.to_string(),
+            });
         } else if let (Some(token_file), Some(role)) = (
             var(env::AWS_WEB_IDENTITY_TOKEN_FILE),
             var(env::AWS_ROLE_ARN),
@@ -276,13 +279,33 @@ impl Identity {
     }
 }
 
+impl IdentityError {
+    /// The same error, saying that `from` named the profile (for callers that
+    /// put their own profile in the place of `AWS_PROFILE`).
+    pub fn profile_named_by(self, from: impl Into<String>) -> IdentityError {
+        match self {
+            IdentityError::ProfileNotFound { name, .. } => IdentityError::ProfileNotFound {
+                name,
+                from: from.into(),
+            },
+            other => other,
+        }
+    }
+}
+
 /// Errors found in the local configuration before any network call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum IdentityError {
-    /// `AWS_PROFILE` names a profile that neither file defines with credentials.
-    #[error("AWS profile {0:?} (from AWS_PROFILE) is not defined with credentials in ~/.aws/config or ~/.aws/credentials: check the name, or run `aws configure --profile {0}`")]
-    ProfileNotFound(String),
+    /// A profile (named by `from`: `AWS_PROFILE`, a map rule, the command
+    /// line) that neither file defines with credentials.
+    #[error("AWS profile {name:?} (from {from}) is not defined with credentials in ~/.aws/config or ~/.aws/credentials: check the name, or run `aws configure --profile {name}`")]
+    ProfileNotFound {
+        /// The profile.
+        name: String,
+        /// Who named it.
+        from: String,
+    },
     /// `source_profile` chains loop or are too deep.
     #[error("AWS profile {0:?}: source_profile chain loops or is deeper than 8 profiles")]
     ProfileLoop(String),

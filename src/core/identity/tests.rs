@@ -186,7 +186,10 @@ fn mfa_profiles_are_recognised_and_assumed_roles_change_the_fingerprint() {
 fn configuration_errors_are_explained() {
     assert_eq!(
         resolve("", "", &[("AWS_PROFILE", "ghost")]),
-        Err(IdentityError::ProfileNotFound("ghost".into()))
+        Err(IdentityError::ProfileNotFound {
+            name: "ghost".into(),
+            from: "AWS_PROFILE".into()
+        })
     );
     let looped = "[profile a]\nrole_arn = r\nsource_profile = b\n[profile b]\nrole_arn = r\nsource_profile = a\n";
     assert!(matches!(
