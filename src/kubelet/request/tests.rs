@@ -199,7 +199,7 @@ fn non_ecr_images_are_rejected() {
         ("localhost:5000/app", "not an ECR hostname"),
         (
             "123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example/app",
-            "not an ECR hostname",
+            "\"amazonaws.com.evil.example\" is not an ECR domain",
         ),
     ] {
         let e = err(&v1(image));
