@@ -252,19 +252,18 @@ impl Cache {
         host: &str,
         timeout: Duration,
     ) -> Result<CacheLock, CacheError> {
+        let (mut file, dir) =
+            self.open_lock_file(&[VERSIONED, identity.short()], &format!("{host}.lock"))?;
         let start = Instant::now();
         let mut announced = false;
         loop {
-            if let Some(lock) = self.try_lock(identity, host)? {
-                return Ok(lock);
-            }
+            file = match take_lock(file, dir.clone(), host)? {
+                Ok(lock) => return Ok(lock),
+                Err(file) => file,
+            };
             if start.elapsed() >= timeout {
                 return Err(CacheError::LockTimeout {
-                    path: self
-                        .root
-                        .join(VERSIONED)
-                        .join(identity.short())
-                        .join(format!("{host}.lock")),
+                    path: dir.join(format!("{host}.lock")),
                     waited: start.elapsed(),
                 });
             }
@@ -285,18 +284,7 @@ impl Cache {
     ) -> Result<Option<CacheLock>, CacheError> {
         let (file, dir) =
             self.open_lock_file(&[VERSIONED, identity.short()], &format!("{host}.lock"))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(CacheLock {
-                _file: file,
-                dir,
-                host: host.to_string(),
-            })),
-            Err(fs::TryLockError::WouldBlock) => Ok(None),
-            Err(fs::TryLockError::Error(source)) => Err(CacheError::Dir {
-                path: dir.join(format!("{host}.lock")),
-                source,
-            }),
-        }
+        Ok(take_lock(file, dir, host)?.ok())
     }
 
     /// Writes `entry` atomically. Takes the lock so it cannot run unlocked.
@@ -342,6 +330,23 @@ impl Cache {
             }
         }
         Ok(cleared)
+    }
+}
+
+/// Locks the open lock file `file` of `host` in `dir` without waiting: the
+/// lock, or the file back when another process holds it.
+fn take_lock(file: File, dir: PathBuf, host: &str) -> Result<Result<CacheLock, File>, CacheError> {
+    match file.try_lock() {
+        Ok(()) => Ok(Ok(CacheLock {
+            _file: file,
+            dir,
+            host: host.to_string(),
+        })),
+        Err(fs::TryLockError::WouldBlock) => Ok(Err(file)),
+        Err(fs::TryLockError::Error(source)) => Err(CacheError::Dir {
+            path: dir.join(format!("{host}.lock")),
+            source,
+        }),
     }
 }
 
