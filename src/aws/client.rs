@@ -108,14 +108,28 @@ pub(crate) fn run_within<T>(
     deadline: Duration,
     work: impl std::future::Future<Output = Result<T, FetchError>>,
 ) -> Result<T, FetchError> {
+    run_tracked(deadline, || super::error::Stage::Unknown, work)
+}
+
+/// [`run_within`], asking `stage` what was slow when the deadline comes.
+pub(crate) fn run_tracked<T>(
+    deadline: Duration,
+    stage: impl FnOnce() -> super::error::Stage,
+    work: impl std::future::Future<Output = Result<T, FetchError>>,
+) -> Result<T, FetchError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| FetchError::Other(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        match tokio::time::timeout(deadline, work).await {
-            Ok(result) => result,
-            Err(_) => Err(FetchError::Timeout(deadline)),
+        let work = std::pin::pin!(work);
+        tokio::select! {
+            result = work => result,
+            // `stage` runs while the work (its sockets) still exists.
+            () = tokio::time::sleep(deadline) => Err(FetchError::Timeout {
+                deadline,
+                stage: stage(),
+            }),
         }
     })
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aws_credential_types::provider::error::CredentialsError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::identity::Identity;
@@ -51,9 +52,27 @@ pub enum FetchError {
         /// The connection error.
         detail: String,
     },
-    /// The whole fetch ran past its deadline.
-    #[error("no answer from AWS within {:.1}s: check the network or proxy, or raise AWS_ECR_TIMEOUT (seconds)", .0.as_secs_f64())]
-    Timeout(Duration),
+    /// The whole fetch ran past its deadline; `stage` says what was slow.
+    #[error("{}", timeout_message(*.deadline, .stage))]
+    Timeout {
+        /// The deadline.
+        deadline: Duration,
+        /// What the fetch was waiting for when the deadline came.
+        stage: Stage,
+    },
+    /// The endpoint's answer is not ECR's: not JSON (a proxy's page), or cut short.
+    #[error("{0}")]
+    BadAnswer(String),
+    /// A refresh failed a moment ago; within the backoff the API is not asked again.
+    #[error("{cause} (this failed {} ago; not asking ECR again for {})", crate::time::human(*.ago), crate::time::human(*.retry_in))]
+    Remembered {
+        /// The remembered error message.
+        cause: String,
+        /// How long ago it failed.
+        ago: Duration,
+        /// When the API is asked again.
+        retry_in: Duration,
+    },
     /// ECR answered without authorization data.
     #[error("ECR returned no authorization data for {0}")]
     Empty(String),
@@ -113,7 +132,10 @@ impl FetchError {
             FetchError::AccessDenied { .. } => "grant the identity ecr:GetAuthorizationToken (e.g. the AmazonEC2ContainerRegistryReadOnly policy), or use another profile",
             FetchError::Unavailable { .. } => "wait and retry; check the AWS Health Dashboard for ECR in that region",
             FetchError::Network { .. } => "check connectivity to the endpoint above, HTTPS_PROXY / NO_PROXY, and AWS_ENDPOINT_URL_ECR",
-            FetchError::Timeout(_) => "check the network or proxy, or raise AWS_ECR_TIMEOUT",
+            FetchError::Timeout { stage, .. } if stage.raising_helps() => "raise AWS_ECR_TIMEOUT (seconds) if the endpoint is slow rather than stuck",
+            FetchError::Timeout { .. } => "check the network, the proxy (HTTPS_PROXY, NO_PROXY) and AWS_ENDPOINT_URL_ECR",
+            FetchError::BadAnswer(_) => "check HTTPS_PROXY, NO_PROXY and AWS_ENDPOINT_URL_ECR: something other than ECR answered",
+            FetchError::Remembered { .. } => "wait for the backoff to end, or run `docker-credential-ecr-login cache clear` to retry now",
             FetchError::Empty(_) | FetchError::MalformedToken(_) => "the endpoint did not answer like ECR: check AWS_ENDPOINT_URL_ECR",
             FetchError::AssumeRole { .. } => "check the role's trust policy (it must trust the identity above) and that the identity may call sts:AssumeRole on it",
             FetchError::WebIdentity { .. } => "check the role's trust policy (the cluster's OIDC provider, the service account in the condition) and that STS is reachable",
@@ -125,20 +147,110 @@ impl FetchError {
     }
 }
 
+impl FetchError {
+    /// Whether the failure is the API's (or the network's) and may pass: it is
+    /// remembered for a backoff. Failures of the local configuration
+    /// (credentials, sign-in, permissions) are not: fixing them must take
+    /// effect at once.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            FetchError::Unavailable { .. }
+                | FetchError::Network { .. }
+                | FetchError::Timeout { .. }
+                | FetchError::BadAnswer(_)
+        )
+    }
+}
+
+/// What a fetch was waiting for when its deadline came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stage {
+    /// Nothing known (the fetch had not started a request).
+    Unknown,
+    /// Loading credentials (a credential process, SSO, STS, IMDS).
+    Credentials,
+    /// Resolving the endpoint's name.
+    Dns(String),
+    /// The TCP connection to the endpoint (SYN sent, nothing back).
+    Connect(String),
+    /// The TLS handshake (or a proxy's tunnel) with the endpoint.
+    Tls(String),
+    /// The answer, the request sent over an open connection.
+    Answer(String),
+    /// The rest of an answer whose headers came.
+    Body(String),
+    /// Retrying after failed attempts.
+    Retrying {
+        /// Attempts made.
+        attempts: u32,
+        /// The last attempt's failure.
+        last: String,
+    },
+}
+
+impl Stage {
+    /// Whether more time could have made the fetch succeed: a slow answer
+    /// or slow credentials, not a connection that nothing completes.
+    pub fn raising_helps(&self) -> bool {
+        matches!(
+            self,
+            Stage::Credentials
+                | Stage::Answer(_)
+                | Stage::Body(_)
+                | Stage::Retrying { .. }
+                | Stage::Unknown
+        )
+    }
+
+    /// What the fetch was waiting for, for people: `the TLS handshake with api.ecr...`.
+    pub fn describe(&self) -> String {
+        match self {
+            Stage::Unknown => "the request".into(),
+            Stage::Credentials => "the AWS credentials".into(),
+            Stage::Dns(h) => format!("the DNS lookup of {h}"),
+            Stage::Connect(h) => format!("the TCP connection to {h}"),
+            Stage::Tls(h) => format!("the TLS handshake with {h} (or the proxy's tunnel to it)"),
+            Stage::Answer(h) => format!("the answer from {h} (connected, request sent)"),
+            Stage::Body(h) => format!("the rest of the answer from {h}"),
+            Stage::Retrying { attempts, last } => {
+                format!("a retry after {attempts} failed attempts (the last: {last})")
+            }
+        }
+    }
+}
+
+fn timeout_message(deadline: Duration, stage: &Stage) -> String {
+    let secs = deadline.as_secs_f64();
+    let what = stage.describe();
+    match stage {
+        Stage::Unknown => format!("no answer from AWS within {secs:.1}s: check the network or proxy, or raise AWS_ECR_TIMEOUT (seconds)"),
+        Stage::Credentials => format!("loading the AWS credentials did not finish within {secs:.1}s: raise AWS_ECR_TIMEOUT (seconds) if the credential process or sign-in is slow"),
+        Stage::Dns(_) => format!("{what} did not finish within {secs:.1}s: check DNS and the proxy settings (HTTPS_PROXY, NO_PROXY); raising AWS_ECR_TIMEOUT will not help"),
+        Stage::Connect(_) => format!("{what} was not answered within {secs:.1}s: something drops the connection (a firewall, a wrong AWS_ENDPOINT_URL_ECR or HTTPS_PROXY); raising AWS_ECR_TIMEOUT will not help"),
+        Stage::Tls(_) => format!("{what} did not finish within {secs:.1}s: something accepts the connection but does not complete TLS (a proxy or firewall in the way?); raising AWS_ECR_TIMEOUT will not help"),
+        Stage::Answer(_) | Stage::Body(_) => format!("{what} did not come within {secs:.1}s: the API or a proxy is slow; raise AWS_ECR_TIMEOUT (seconds) if it is slow rather than stuck"),
+        Stage::Retrying { attempts, last } => format!("ECR kept failing for {secs:.1}s ({attempts} attempts, the last: {last}): raise AWS_ECR_TIMEOUT (seconds) to allow more retries, or try again shortly"),
+    }
+}
+
 /// Maps an API error's code, message and full text to a [`FetchError`].
 pub(crate) type ApiErrorMapper<'a> = dyn Fn(Option<&str>, Option<&str>, String) -> FetchError + 'a;
 
-pub(crate) fn sdk_error<E, R>(
-    err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+pub(crate) fn sdk_error<E>(
+    err: aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>,
     region: &str,
     api_error: &ApiErrorMapper<'_>,
 ) -> FetchError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     use aws_smithy_runtime_api::client::result::SdkError;
     let full = error_chain(&err);
+    if let Some(bad) = bad_answer(err.raw_response(), &full) {
+        return bad;
+    }
     match &err {
         SdkError::ServiceError(service) => {
             let e = service.err();
@@ -160,6 +272,51 @@ where
             Some(code) => api_error(Some(code), err.message(), full),
             None => FetchError::Other(full),
         },
+    }
+}
+
+/// An answer that is not ECR's: cut short, or not JSON at all (a proxy's
+/// page). `None` for a JSON answer (ECR's errors are JSON) or no answer.
+fn bad_answer(raw: Option<&HttpResponse>, chain: &str) -> Option<FetchError> {
+    const CUT: [&str; 3] = [
+        "IncompleteMessage",
+        "end of file before message length reached",
+        "connection closed before message completed",
+    ];
+    let cut = |status: String| {
+        FetchError::BadAnswer(format!(
+            "the answer from the ECR endpoint was cut short ({status}): the connection closed mid-answer (an unstable network or a proxy); retried"
+        ))
+    };
+    if CUT.iter().any(|c| chain.contains(c)) {
+        return Some(cut(raw.map_or("no status".into(), |r| {
+            format!("HTTP {}", r.status().as_u16())
+        })));
+    }
+    let raw = raw?;
+    let status = raw.status().as_u16();
+    let body = raw.body().bytes()?;
+    match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        Ok(_) => None,
+        Err(e) if e.is_eof() && !body.iter().all(u8::is_ascii_whitespace) => {
+            Some(cut(format!("HTTP {status}, {} bytes of JSON", body.len())))
+        }
+        Err(_) => {
+            let kind = raw
+                .headers()
+                .get("content-type")
+                .unwrap_or("no content type");
+            let what = if body.iter().all(u8::is_ascii_whitespace) {
+                "an empty body".to_string()
+            } else if kind.contains("html") || body.trim_ascii_start().starts_with(b"<") {
+                format!("an HTML page ({kind})")
+            } else {
+                format!("something that is not JSON ({kind})")
+            };
+            Some(FetchError::BadAnswer(format!(
+                "the ECR endpoint answered HTTP {status} with {what}, not ECR's JSON: a proxy may be in the way (check HTTPS_PROXY, NO_PROXY and AWS_ENDPOINT_URL_ECR)"
+            )))
+        }
     }
 }
 
@@ -228,5 +385,61 @@ fn first_line(text: &str) -> String {
     match line.char_indices().nth(200) {
         Some((i, _)) => format!("{}...", &line[..i]),
         None => line.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_errors_say_what_was_slow_and_whether_more_time_helps() {
+        let h = || "api.ecr.us-east-1.amazonaws.com".to_string();
+        let cases = [
+            (Stage::Credentials, "loading the AWS credentials", true),
+            (Stage::Dns(h()), "the DNS lookup of api.ecr", false),
+            (Stage::Connect(h()), "the TCP connection to api.ecr", false),
+            (Stage::Tls(h()), "the TLS handshake with api.ecr", false),
+            (Stage::Answer(h()), "the answer from api.ecr", true),
+            (Stage::Body(h()), "the rest of the answer", true),
+            (
+                Stage::Retrying {
+                    attempts: 3,
+                    last: "ThrottlingException".into(),
+                },
+                "3 attempts, the last: ThrottlingException",
+                true,
+            ),
+        ];
+        for (stage, what, helps) in cases {
+            let text = FetchError::Timeout {
+                deadline: Duration::from_secs(30),
+                stage: stage.clone(),
+            }
+            .to_string();
+            assert!(text.contains(what), "{stage:?}: {text}");
+            assert!(text.contains("30.0s"), "{stage:?}: {text}");
+            assert_eq!(stage.raising_helps(), helps, "{stage:?}");
+            assert_eq!(text.contains("will not help"), !helps, "{stage:?}: {text}");
+            assert!(text.contains("AWS_ECR_TIMEOUT"), "{stage:?}: {text}");
+        }
+    }
+
+    #[test]
+    fn only_the_api_s_failures_are_transient() {
+        assert!(FetchError::BadAnswer("x".into()).is_transient());
+        assert!(FetchError::Unavailable {
+            region: "r".into(),
+            detail: "d".into()
+        }
+        .is_transient());
+        assert!(!FetchError::NoCredentials(String::new()).is_transient());
+        assert!(!FetchError::AccessDenied {
+            account: "1".into(),
+            region: "r".into(),
+            detail: "d".into(),
+            hint: ""
+        }
+        .is_transient());
     }
 }

@@ -3,8 +3,10 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::aws::TokenSource;
-use crate::cache::{Cache, CacheEntry, CacheError, CacheLock, FORMAT_VERSION, MAX_LIFETIME};
+use crate::aws::{FetchError, TokenSource};
+use crate::cache::{
+    Cache, CacheEntry, CacheError, CacheLock, Failure, FORMAT_VERSION, MAX_LIFETIME,
+};
 use crate::error::Result;
 use crate::identity::{Identity, SourceKind};
 use crate::login::Login;
@@ -12,8 +14,19 @@ use crate::registry::Registry;
 use crate::settings::Settings;
 use crate::time::{human, secs};
 
-/// A cached token this close to expiry is not served when a refresh fails.
+/// A cached token this close to expiry is not served when a refresh fails
+/// (nor instead of one: within it a refresh is needed).
 pub const MIN_FALLBACK_VALIDITY: Duration = Duration::from_secs(5 * 60);
+
+/// How long an optional refresh (of a token past its half-life that is still
+/// servable) may take before the cached token is served instead. A healthy
+/// API answers in well under a second.
+pub const REFRESH_BUDGET: Duration = Duration::from_secs(3);
+
+/// Whether `e` may be served when a refresh fails or is not tried.
+fn servable(e: &CacheEntry) -> bool {
+    e.remaining(SystemTime::now()) >= MIN_FALLBACK_VALIDITY
+}
 
 /// Gets registry logins, from the cache when it can.
 pub struct Helper<S> {
@@ -95,6 +108,15 @@ impl<S: TokenSource> Helper<S> {
 
     /// A login for `registry` as `identity`, within `timeout` (what is left of
     /// a deadline that earlier steps, such as an STS call, used part of).
+    ///
+    /// A fresh cached token (before its half-life) is served as it is. Past
+    /// its half-life, while it still has [`MIN_FALLBACK_VALIDITY`] left, a
+    /// refresh is optional: one process tries it within [`REFRESH_BUDGET`]
+    /// while the others serve the cached token at once, and a failure serves
+    /// it too. Without such a token the refresh is needed: one process
+    /// refreshes within the deadline and the others wait for its outcome,
+    /// success or failure. A failed refresh is remembered for a backoff
+    /// ([`crate::cache::Failure`]) during which the API is not asked again.
     pub fn login_within(
         &self,
         registry: &Registry,
@@ -119,6 +141,12 @@ impl<S: TokenSource> Helper<S> {
             // creating the cache directory) first.
             return Ok(self.source.fetch(registry, identity, timeout)?);
         }
+        if let Some(answer) = self.remembered(cache, identity, host, cached.as_ref()) {
+            return answer;
+        }
+        if let Some(e) = cached.as_ref().filter(|e| servable(e)) {
+            return Ok(self.optional_refresh(cache, registry, identity, e, timeout));
+        }
         let lock = match cache.lock(identity, host, self.lock_timeout.min(timeout)) {
             Ok(lock) => Some(lock),
             Err(e @ CacheError::LockTimeout { .. }) => {
@@ -135,7 +163,8 @@ impl<S: TokenSource> Helper<S> {
                 None
             }
         };
-        // Another process may have refreshed while we waited for the lock.
+        // Another process may have refreshed, or failed to, while we waited
+        // for the lock: its outcome is ours.
         let cached = if lock.is_some() {
             cache.get(identity, host)
         } else {
@@ -144,6 +173,11 @@ impl<S: TokenSource> Helper<S> {
         if let Some(e) = cached.as_ref().filter(|e| e.is_fresh(SystemTime::now())) {
             crate::info!("cache hit for {host} after waiting for another process's refresh");
             return Ok(e.into());
+        }
+        if lock.is_some() {
+            if let Some(answer) = self.remembered(cache, identity, host, cached.as_ref()) {
+                return answer;
+            }
         }
         let remaining = timeout.saturating_sub(started.elapsed());
         match self.source.fetch(registry, identity, remaining) {
@@ -154,16 +188,118 @@ impl<S: TokenSource> Helper<S> {
                 Ok(token)
             }
             Err(err) => {
-                match cached.filter(|e| e.remaining(SystemTime::now()) >= MIN_FALLBACK_VALIDITY) {
+                let usable = cached.filter(servable);
+                if let Some(lock) = &lock {
+                    remember(
+                        cache,
+                        lock,
+                        identity,
+                        host,
+                        &err,
+                        &err.to_string(),
+                        usable.as_ref(),
+                    );
+                }
+                match usable {
                     Some(e) => {
                         crate::warn!(
-                        "refreshing the token for {host} failed: {err}. Using the cached token, valid for {} more",
-                        human(e.remaining(SystemTime::now()))
-                    );
+                            "refreshing the token for {host} failed: {err}. Using the cached token, valid for {} more",
+                            human(e.remaining(SystemTime::now()))
+                        );
                         Ok((&e).into())
                     }
                     None => Err(err.into()),
                 }
+            }
+        }
+    }
+
+    /// The answer a remembered failure gives, while it is active: the cached
+    /// token if it is still servable, else the remembered error.
+    fn remembered(
+        &self,
+        cache: &Cache,
+        identity: &Identity,
+        host: &str,
+        cached: Option<&CacheEntry>,
+    ) -> Option<Result<Login>> {
+        let now = SystemTime::now();
+        let failure = cache.failure(identity, host).filter(|f| f.active(now))?;
+        Some(match cached.filter(|e| servable(e)) {
+            Some(e) => {
+                crate::info!(
+                    "refreshing {host} failed {} ago ({}); serving the cached token ({} left) without asking ECR for another {}",
+                    human(failure.age(now)),
+                    failure.cause,
+                    human(e.remaining(now)),
+                    human(failure.retry_in(now))
+                );
+                Ok(e.into())
+            }
+            None => Err(FetchError::Remembered {
+                ago: failure.age(now),
+                retry_in: failure.retry_in(now),
+                cause: failure.cause,
+            }
+            .into()),
+        })
+    }
+
+    /// A refresh of the servable token `e`: by this process within
+    /// [`REFRESH_BUDGET`] if no other is refreshing, else none. Whatever
+    /// happens, a token comes back.
+    fn optional_refresh(
+        &self,
+        cache: &Cache,
+        registry: &Registry,
+        identity: &Identity,
+        e: &CacheEntry,
+        timeout: Duration,
+    ) -> Login {
+        let host = registry.host();
+        let lock = match cache.try_lock(identity, host) {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
+                crate::info!(
+                    "another process is refreshing {host}; serving the cached token ({} left)",
+                    human(e.remaining(SystemTime::now()))
+                );
+                return e.into();
+            }
+            Err(err) => {
+                crate::debug!("{err}; serving the cached token without refreshing it");
+                return e.into();
+            }
+        };
+        // Another process may have just refreshed, or failed to.
+        let now = SystemTime::now();
+        if let Some(fresh) = cache.get(identity, host).filter(|c| c.is_fresh(now)) {
+            return (&fresh).into();
+        }
+        if cache.failure(identity, host).is_some_and(|f| f.active(now)) {
+            return e.into();
+        }
+        let budget = REFRESH_BUDGET.min(timeout);
+        match self.source.fetch(registry, identity, budget) {
+            Ok(token) => {
+                self.store(cache, &lock, host, identity, &token);
+                token
+            }
+            Err(err) => {
+                let cause = match &err {
+                    FetchError::Timeout { stage, .. } if budget < timeout => format!(
+                        "refreshing the token for {host} did not finish within its {}s budget (still waiting for {})",
+                        budget.as_secs_f64(),
+                        stage.describe()
+                    ),
+                    _ => format!("refreshing the token for {host} failed: {err}"),
+                };
+                remember(cache, &lock, identity, host, &err, &cause, Some(e));
+                crate::warn!(
+                    "{cause}. Using the cached token, valid for {} more",
+                    human(e.remaining(SystemTime::now()))
+                );
+                e.into()
             }
         }
     }
@@ -198,6 +334,7 @@ impl<S: TokenSource> Helper<S> {
         if let Err(e) = cache.put(lock, &entry) {
             crate::warn!("{e}; the token was not cached");
         }
+        cache.clear_failure(lock);
     }
 
     /// Registries with a non-expired token for `identity`, from the cache alone.
@@ -211,6 +348,30 @@ impl<S: TokenSource> Helper<S> {
             .filter(|e| e.remaining(now) > Duration::ZERO)
             .map(|e| e.registry)
             .collect()
+    }
+}
+
+/// Remembers a failed refresh (an API or network failure only: a fix of
+/// the local configuration must take effect at once), backing off no
+/// longer than the cached token `usable` stays servable.
+fn remember(
+    cache: &Cache,
+    lock: &CacheLock,
+    identity: &Identity,
+    host: &str,
+    err: &FetchError,
+    cause: &str,
+    usable: Option<&CacheEntry>,
+) {
+    if !err.is_transient() {
+        return;
+    }
+    let now = SystemTime::now();
+    let previous = cache.failure(identity, host);
+    let limit = usable.map(|e| e.remaining(now).saturating_sub(MIN_FALLBACK_VALIDITY));
+    let failure = Failure::next(previous.as_ref(), host, identity, cause, now, limit);
+    if let Err(e) = cache.put_failure(lock, &failure) {
+        crate::debug!("{e}; the failure is not remembered");
     }
 }
 
@@ -323,8 +484,51 @@ mod tests {
         let fake = Fake::new(vec![Err(()), Ok(HOURS_12)]);
         let h = helper(&fake, &dir);
         assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "old");
+        // The failure is remembered: no call within the backoff.
+        assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "old");
+        assert_eq!(fake.calls.get(), 1);
+        let cache = Cache::new(dir.path());
+        let failure = cache.failure(&id, reg.host()).expect("remembered");
+        assert_eq!(failure.failures, 1);
+        // Once it has passed, the next login refreshes and forgets it.
+        let lock = cache.lock(&id, reg.host(), Duration::from_secs(1)).unwrap();
+        let mut expired = failure.clone();
+        expired.retry_at = expired.failed_at;
+        cache.put_failure(&lock, &expired).unwrap();
+        drop(lock);
         assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "pw2");
         assert_eq!(fake.calls.get(), 2);
+        assert_eq!(cache.failure(&id, reg.host()), None);
+    }
+
+    #[test]
+    fn a_refresh_in_progress_elsewhere_serves_the_cached_token_at_once() {
+        let (dir, reg, id) = setup();
+        write_entry(&dir, &reg, &id, 7 * 3600, 5 * 3600);
+        let fake = Fake::new(vec![]);
+        let cache = Cache::new(dir.path());
+        let _held = cache.lock(&id, reg.host(), Duration::from_secs(1)).unwrap();
+        assert_eq!(
+            helper(&fake, &dir)
+                .login(&reg, &id)
+                .unwrap()
+                .password
+                .expose(),
+            "old"
+        );
+        assert_eq!(fake.calls.get(), 0);
+    }
+
+    #[test]
+    fn a_remembered_failure_without_a_servable_token_fails_at_once() {
+        let (dir, reg, id) = setup();
+        let fake = Fake::new(vec![Err(())]);
+        let h = helper(&fake, &dir);
+        let first = h.login(&reg, &id).unwrap_err().to_string();
+        let second = h.login(&reg, &id).unwrap_err().to_string();
+        assert_eq!(fake.calls.get(), 1);
+        assert!(second.starts_with(&first), "{second} / {first}");
+        assert!(second.contains("not asking ECR again"), "{second}");
     }
 
     #[test]

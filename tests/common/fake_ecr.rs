@@ -55,6 +55,12 @@ pub enum Reply {
     Truncated,
     /// Already-expired token.
     Expired,
+    /// A 12-hour token after this long.
+    Slow(Duration),
+    /// An HTML page with this status, as a proxy or load balancer sends.
+    Html(u16),
+    /// Close the connection at once with a TCP reset, no answer.
+    Reset,
 }
 
 #[derive(Default)]
@@ -216,6 +222,33 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
         };
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
         let (status, body) = match reply {
+            Reply::Slow(after) => {
+                std::thread::sleep(after);
+                (
+                    200,
+                    token_json(
+                        b64(&format!(
+                            "AWS:{}",
+                            FakeEcr::password(&account, &call.access_key, n)
+                        )),
+                        now + 12.0 * 3600.0,
+                    )
+                    .to_string(),
+                )
+            }
+            Reply::Html(status) => {
+                let body = format!("<html><head><title>{status}</title></head><body><h1>{status} Bad Gateway</h1></body></html>");
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                continue;
+            }
+            Reply::Reset => {
+                reset(&stream);
+                return;
+            }
             Reply::Token(life) => (
                 200,
                 token_json(
@@ -269,6 +302,67 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
             return;
         }
     }
+}
+
+/// Closes `stream` with a TCP reset (SO_LINGER 0) instead of a FIN.
+fn reset(stream: &TcpStream) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::io::AsRawFd;
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: a valid socket and a correctly sized linger struct.
+        unsafe {
+            libc::setsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            );
+        }
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+/// A listener on 127.0.0.1 that accepts connections and never says a word
+/// (a TLS handshake or a request to it waits forever); its address.
+pub fn silent_listener() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local addr").to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+/// A listener on 127.0.0.1 whose accept queue is full, so that a new
+/// connection to it stays unanswered (SYN sent, never acknowledged); its
+/// address. Linux only (elsewhere a full queue may refuse instead).
+#[cfg(target_os = "linux")]
+pub fn unanswering_listener() -> String {
+    use std::os::unix::io::AsRawFd;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    // SAFETY: a valid listening socket; listen again only shrinks the backlog.
+    assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+    let addr = listener.local_addr().expect("local addr");
+    // Fill the queue (a backlog of 0 holds one connection) and keep it full.
+    let mut fillers = Vec::new();
+    for _ in 0..2 {
+        if let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            fillers.push(s);
+        }
+    }
+    std::thread::spawn(move || {
+        let _keep = (listener, fillers);
+        std::thread::sleep(Duration::from_secs(3600));
+    });
+    addr.to_string()
 }
 
 /// Decodes `application/x-www-form-urlencoded`.

@@ -11,7 +11,8 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use super::client::{
-    block_on_ready, client_trusting, load_roots, no_shared_files, provider_config, run_within,
+    block_on_ready, client_trusting, load_roots, no_shared_files, provider_config, run_tracked,
+    run_within,
 };
 use super::error::{credentials_error, sdk_error};
 use super::{sts, FetchError, TokenSource, WebIdentity};
@@ -179,19 +180,19 @@ impl SdkTokenSource {
         &self,
         registry: &Registry,
         identity: &Identity,
+        progress: &progress::Progress,
     ) -> Result<Login, FetchError> {
         let region = Region::new(registry.api_region().to_string());
-        let http = self.http_client()?;
+        let http = progress.client(self.http_client()?);
+        // No limit per attempt (the SDK's default is a 3.1 s connect
+        // timeout): the caller's deadline bounds the whole fetch, retries
+        // included, so a slow but working endpoint succeeds under a generous
+        // AWS_ECR_TIMEOUT.
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(region.clone())
             .http_client(http.clone())
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(3))
-                    .read_timeout(Duration::from_secs(10))
-                    .build(),
-            );
+            .timeout_config(aws_config::timeout::TimeoutConfig::disabled());
         // An endpoint override (a VPC endpoint, a test server) wins over the
         // FIPS and dual-stack variants; the SDK refuses the combination.
         let overridden = self.endpoint_override(registry);
@@ -335,6 +336,7 @@ impl SdkTokenSource {
             Registry::Private(p) => {
                 let ecr_config = aws_sdk_ecr::config::Builder::from(&config)
                     .credentials_provider(credentials)
+                    .interceptor(progress.recorder())
                     .build();
                 let client = aws_sdk_ecr::Client::from_conf(ecr_config);
                 crate::info!(
@@ -365,6 +367,7 @@ impl SdkTokenSource {
             Registry::Public { host } => {
                 let public_config = aws_sdk_ecrpublic::config::Builder::from(&config)
                     .credentials_provider(credentials)
+                    .interceptor(progress.recorder())
                     .build();
                 let client = aws_sdk_ecrpublic::Client::from_conf(public_config);
                 crate::info!("calling ecr-public:GetAuthorizationToken in us-east-1");
@@ -395,7 +398,12 @@ impl TokenSource for SdkTokenSource {
         if identity.source == SourceKind::None {
             return Err(FetchError::NoCredentials(no_credentials_hint()));
         }
-        run_within(deadline, self.fetch_async(registry, identity))
+        let progress = progress::Progress::default();
+        run_tracked(
+            deadline,
+            || progress.stage(),
+            self.fetch_async(registry, identity, &progress),
+        )
     }
 
     fn assume_role_with_web_identity(
@@ -432,6 +440,8 @@ fn expiry(at: Option<&aws_smithy_types::DateTime>) -> SystemTime {
     at.and_then(|t| SystemTime::try_from(*t).ok())
         .unwrap_or_else(|| SystemTime::now() + Duration::from_secs(12 * 3600))
 }
+
+mod progress;
 
 #[cfg(test)]
 mod tests;

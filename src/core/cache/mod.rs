@@ -22,7 +22,9 @@
 //! can write to it, so its names are ours to replace. An unreadable,
 //! corrupt, foreign-version or implausible entry (a lifetime over 12 hours, a
 //! request time in the future) reads as absent and is rewritten on the next
-//! refresh.
+//! refresh (a corrupt one is reported on stderr when it is replaced). Beside
+//! an entry, `<host>.failure` remembers a failed refresh for a bounded
+//! backoff ([`Failure`]).
 
 use std::fs::{self, File};
 use std::io::Read;
@@ -30,9 +32,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 mod entry;
+mod failure;
 
 use entry::MAX_ENTRY_BYTES;
 pub use entry::{parse_entry, CacheEntry, FORMAT_VERSION, MAX_LIFETIME, MAX_TIMESTAMP};
+pub use failure::{Failure, FIRST_BACKOFF, MAX_BACKOFF};
 
 use crate::identity::Identity;
 use crate::safe_fs;
@@ -253,25 +257,18 @@ impl Cache {
         host: &str,
         timeout: Duration,
     ) -> Result<CacheLock, CacheError> {
-        let (file, dir) =
+        let (mut file, dir) =
             self.open_lock_file(&[VERSIONED, identity.short()], &format!("{host}.lock"))?;
-        let lock_path = dir.join(format!("{host}.lock"));
         let start = Instant::now();
         let mut announced = false;
         loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(fs::TryLockError::WouldBlock) => {}
-                Err(fs::TryLockError::Error(source)) => {
-                    return Err(CacheError::Dir {
-                        path: lock_path,
-                        source,
-                    });
-                }
-            }
+            file = match take_lock(file, dir.clone(), host)? {
+                Ok(lock) => return Ok(lock),
+                Err(file) => file,
+            };
             if start.elapsed() >= timeout {
                 return Err(CacheError::LockTimeout {
-                    path: lock_path,
+                    path: dir.join(format!("{host}.lock")),
                     waited: start.elapsed(),
                 });
             }
@@ -281,11 +278,18 @@ impl Cache {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        Ok(CacheLock {
-            _file: file,
-            dir,
-            host: host.to_string(),
-        })
+    }
+
+    /// Takes the refresh lock of (identity, host) if no other process holds
+    /// it; `Ok(None)` when one does.
+    pub fn try_lock(
+        &self,
+        identity: &Identity,
+        host: &str,
+    ) -> Result<Option<CacheLock>, CacheError> {
+        let (file, dir) =
+            self.open_lock_file(&[VERSIONED, identity.short()], &format!("{host}.lock"))?;
+        Ok(take_lock(file, dir, host)?.ok())
     }
 
     /// Writes `entry` atomically. Takes the lock so it cannot run unlocked.
@@ -296,7 +300,15 @@ impl Cache {
             source,
         };
         let body = serde_json::to_vec_pretty(entry).map_err(|e| err(e.into()))?;
-        safe_fs::write_atomic(&lock.dir, &name, &body).map_err(err)
+        safe_fs::write_atomic_locked(&lock.dir, &name, &body).map_err(err)?;
+        let path = lock.dir.join(&name);
+        if let Some(why) = corrupt().lock().ok().and_then(|mut m| m.remove(&path)) {
+            crate::warn!(
+                "cache entry {} {why}; replaced it with the new token",
+                path.display()
+            );
+        }
+        Ok(())
     }
 
     /// Removes every entry, lock and kept MFA session. Refuses a cache root
@@ -323,6 +335,23 @@ impl Cache {
             }
         }
         Ok(cleared)
+    }
+}
+
+/// Locks the open lock file `file` of `host` in `dir` without waiting: the
+/// lock, or the file back when another process holds it.
+fn take_lock(file: File, dir: PathBuf, host: &str) -> Result<Result<CacheLock, File>, CacheError> {
+    match file.try_lock() {
+        Ok(()) => Ok(Ok(CacheLock {
+            _file: file,
+            dir,
+            host: host.to_string(),
+        })),
+        Err(fs::TryLockError::WouldBlock) => Ok(Err(file)),
+        Err(fs::TryLockError::Error(source)) => Err(CacheError::Dir {
+            path: dir.join(format!("{host}.lock")),
+            source,
+        }),
     }
 }
 
@@ -379,7 +408,21 @@ fn read_entry(dir: &Path, host: &str) -> Option<CacheEntry> {
         Err(why) => why,
     };
     crate::debug!("cache entry {} {why}; ignoring it", path.display());
+    if why != "has another format version" {
+        if let Ok(mut m) = corrupt().lock() {
+            m.insert(path, why);
+        }
+    }
     None
+}
+
+/// Entries found corrupt by this process, and why: reported once, when
+/// [`Cache::put`] replaces them.
+fn corrupt() -> &'static std::sync::Mutex<std::collections::HashMap<PathBuf, &'static str>> {
+    static CORRUPT: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<PathBuf, &'static str>>,
+    > = std::sync::OnceLock::new();
+    CORRUPT.get_or_init(Default::default)
 }
 
 /// The content of the trusted file `path`; `None` when it is missing or not

@@ -116,3 +116,27 @@ fn obeyed_files_are_read_only_when_no_other_user_can_have_written_them() {
         .unwrap()
         .is_some());
 }
+
+#[test]
+fn a_locked_write_removes_its_temp_files_whatever_their_age() {
+    let d = tempfile::tempdir().unwrap();
+    let mine = d.path().join(".tmp-entry.json-123-0-0");
+    let other = d.path().join(".tmp-other.json-123-0-0");
+    std::fs::write(&mine, "secret left by a killed write").unwrap();
+    std::fs::write(&other, "another name's write in progress").unwrap();
+    write_atomic_locked(d.path(), "entry.json", b"new").unwrap();
+    assert!(!mine.exists(), "a fresh temp file of the locked name stays");
+    assert!(other.exists(), "another name's fresh temp file was removed");
+    let names: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut names = names;
+    names.sort();
+    assert_eq!(names, [".tmp-other.json-123-0-0", "entry.json"]);
+    let mode = std::fs::metadata(d.path().join("entry.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
