@@ -26,6 +26,7 @@ mod docker;
 pub mod doctor;
 pub mod fallback;
 mod kubelet;
+mod list;
 mod login;
 pub mod protocol;
 mod tokens;
@@ -92,6 +93,8 @@ Other commands:
   authorization-token HOST
                  print HOST's base64 AWS:password token (Authorization: Basic)
   kubelet        kubelet image credential provider (CredentialProviderRequest on stdin)
+  kubelet config
+                 print kubelet's CredentialProviderConfig (matchImages: every host form accepted)
   configure [--registry HOST]... [--store] [--fallback NAME] [--from-aws-config]
             [--podman] [--dry-run]
                  add this helper to the Docker (or Podman) config file
@@ -127,6 +130,7 @@ pub fn run(
     let result = match command {
         Command::Protocol(action) => return docker::run(action, settings, stdin, stdout),
         Command::Kubelet => return kubelet::run(settings, stdin, stdout),
+        Command::KubeletConfig => write_out(stdout, &crate::kubelet::provider_config()),
         Command::Version => write_out(stdout, &format!("{}\n", version_line())),
         Command::Help => write_out(stdout, &usage()),
         Command::CacheShow => cache_cmd::show(settings, stdout),

@@ -102,7 +102,9 @@ impl<S: TokenSource> Helper<S> {
         timeout: Duration,
     ) -> Result<Login> {
         let started = Instant::now();
-        let host = registry.host();
+        // One token per identity and key (partition, region, endpoint
+        // variant): it opens every account's registry there.
+        let host = registry.cache_key();
         let Some(cache) = &self.cache else {
             return Ok(self.source.fetch(registry, identity, timeout)?);
         };
@@ -200,7 +202,8 @@ impl<S: TokenSource> Helper<S> {
         }
     }
 
-    /// Registries with a non-expired token for `identity`, from the cache alone.
+    /// Token keys (entries of earlier versions: registries) with a non-expired
+    /// token for `identity`, from the cache alone.
     pub fn known_registries(&self, identity: &Identity) -> Vec<String> {
         let now = SystemTime::now();
         self.cache
@@ -312,7 +315,7 @@ mod tests {
         assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "pw1");
         assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "pw1");
         assert_eq!(fake.calls.get(), 1);
-        assert_eq!(h.known_registries(&id), vec![reg.host().to_string()]);
+        assert_eq!(h.known_registries(&id), vec![reg.cache_key().to_string()]);
     }
 
     #[test]

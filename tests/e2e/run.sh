@@ -88,6 +88,8 @@ source "$HERE/scenarios/helper.sh"
 source "$HERE/scenarios/clients.sh"
 # shellcheck source=scenarios/regions.sh
 source "$HERE/scenarios/regions.sh"
+# shellcheck source=scenarios/dropin.sh
+source "$HERE/scenarios/dropin.sh"
 # shellcheck source=scenarios/credentials.sh
 source "$HERE/scenarios/credentials.sh"
 # shellcheck source=scenarios/cache.sh
