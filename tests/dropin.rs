@@ -209,6 +209,7 @@ fn list_names_configured_registries_without_a_call() {
     assert_eq!(
         keys,
         vec![
+            format!("https://{REGISTRY}"),
             format!("https://{B}"),
             format!("https://{C}"),
             "https://555555555555.dkr.ecr.us-east-1.amazonaws.com".to_string(),

@@ -103,7 +103,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command> {
         "version" => Command::Version,
         "help" => Command::Help,
         "kubelet" => {
-            const USAGE: &str = "usage: kubelet (the request comes on stdin) | kubelet config (prints kubelet's CredentialProviderConfig)";
+            const USAGE: &str = "kubelet takes no arguments (the request comes on stdin); `kubelet config` prints kubelet's CredentialProviderConfig";
             return match one_value(&mut p).map_err(|_| usage(USAGE))?.as_deref() {
                 None => Ok(Command::Kubelet),
                 Some("config") => no_more(&mut p, "kubelet config", Command::KubeletConfig)
@@ -340,8 +340,8 @@ mod tests {
         assert!(err(&["doctor", "a", "b"]).contains("doctor HOST"));
         assert!(err(&["get-login-password"]).contains("needs the registry host"));
         assert!(err(&["authorization-token", "a", "b"]).contains("takes one argument"));
-        assert!(err(&["kubelet", "x"]).contains("usage: kubelet"));
-        assert!(err(&["kubelet", "config", "x"]).contains("usage: kubelet"));
+        assert!(err(&["kubelet", "x"]).contains("kubelet takes no arguments"));
+        assert!(err(&["kubelet", "config", "x"]).contains("`kubelet config`"));
         assert_eq!(
             parse_str(&["kubelet", "config"]).unwrap(),
             Command::KubeletConfig

@@ -122,7 +122,7 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
         None => w("cache        disabled".into())?,
         Some(cache) => {
             let now = SystemTime::now();
-            let state = match cache.get(&identity, registry.host()) {
+            let state = match cache.get(&identity, registry.cache_key()) {
                 None => "no entry (the next get calls ECR)".to_string(),
                 Some(e) if e.remaining(now).is_zero() => {
                     "expired (the next get calls ECR)".to_string()

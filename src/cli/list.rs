@@ -7,8 +7,8 @@
 //! tokens cached by earlier versions; registries the identity used, and the
 //! default registry ECR named for it ([`crate::cache::Cache::known_hosts`]);
 //! the Docker config's `credHelpers` entries that send an ECR host (or alias)
-//! to this helper; the config file's exact aliases, its rules' exact ECR
-//! hosts, and its rules' account ids in the identity's region. When nothing
+//! to this helper; the config file's exact aliases and their registries, its
+//! rules' exact ECR hosts, and its rules' account ids in the identity's region. When nothing
 //! local names any registry, one bounded `GetAuthorizationToken` in the
 //! identity's region (`AWS_REGION`, else the profile's `region`) finds its
 //! default registry (the answer's `proxyEndpoint`); the token is cached like
@@ -57,6 +57,12 @@ pub fn registries<S: TokenSource>(
             .iter()
             .filter(|a| !a.host.contains(['*', '?']))
             .filter_map(|a| registry::host_of(&a.host).ok()),
+    );
+    hosts.extend(
+        file.aliases
+            .iter()
+            .filter_map(|a| Registry::parse(&a.registry).ok())
+            .map(|r| r.host().to_string()),
     );
     hosts.extend(
         file.rules

@@ -75,8 +75,10 @@ fn usage() -> String {
 
 Docker credential-helper protocol (registry on stdin):
   get            print {{\"ServerURL\",\"Username\",\"Secret\"}} for an ECR registry
-  store, erase   not supported (no-ops with AWS_ECR_IGNORE_CREDS_STORAGE=true)
-  list           registries with a cached, unexpired token
+  store, erase   keep / forget a docker login for an ECR registry until it expires
+                 (no-ops with AWS_ECR_IGNORE_CREDS_STORAGE=true)
+  list           the ECR registries you pull from (cache, Docker and ecr-login
+                 configs; one bounded API call when nothing local names any)
   (for a registry that is not ECR, get, store and erase go to the fallback
   helper if one is configured: fallback = \"NAME\" in ~/.ecr/config.toml, or
   AWS_ECR_FALLBACK_HELPER=NAME; list adds its answer)

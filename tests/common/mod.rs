@@ -213,3 +213,7 @@ pub fn mfa_key() -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// The token key of [`REGISTRY`] (one token per identity and region): the
+/// name of its cache entry, `<KEY>.json`, and lock, `<KEY>.lock`.
+pub const KEY: &str = "dkr.ecr.us-east-1.amazonaws.com";
