@@ -264,3 +264,82 @@ fn a_token_is_not_cached_past_the_credentials_that_minted_it() {
     );
     assert!(lifetime > 3000, "cached for {lifetime} s");
 }
+
+#[test]
+fn kubelet_keys_the_answer_by_the_image_host_as_written() {
+    let env = TestEnv::new();
+    for (image, key) in [
+        (
+            "123456789012.dkr.ecr.US-EAST-1.amazonaws.com/app:1",
+            "123456789012.dkr.ecr.US-EAST-1.amazonaws.com",
+        ),
+        (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com:443/app:1",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com:443",
+        ),
+        ("ecr-public.aws.com/team/app", "ecr-public.aws.com"),
+    ] {
+        let request = format!(
+            r#"{{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"{image}"}}"#
+        );
+        let run = env.run(&["kubelet"], &request);
+        assert_eq!(run.code, 0, "{run:#?}");
+        let auth = run.json()["auth"].as_object().unwrap().clone();
+        assert_eq!(auth.keys().collect::<Vec<_>>(), vec![key], "{image}");
+    }
+    // Two private images of one region and ECR Public: two calls.
+    assert_eq!(env.ecr.count(), 2);
+}
+
+#[test]
+fn kubelet_config_lists_every_host_form_the_binary_accepts() {
+    let env = TestEnv::new();
+    let run = env.run(&["kubelet", "config"], "");
+    assert_eq!(run.code, 0, "{run:#?}");
+    let globs: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .collect();
+    for want in [
+        "*.dkr.ecr.*.amazonaws.com",
+        "*.dkr.ecr-fips.*.amazonaws.com",
+        "*.dkr-ecr.*.on.aws",
+        "*.dkr.ecr.*.amazonaws.com.cn",
+        "public.ecr.aws",
+        "ecr-public.aws.com",
+        "*.dkr.ecr.*.amazonaws.com:443",
+    ] {
+        assert!(globs.contains(&want), "{want} missing from {globs:?}");
+    }
+    // Every glob, filled in, is a host `get` accepts (no API call needed to
+    // tell: a host it refuses fails without one).
+    for glob in &globs {
+        let host = glob
+            .replacen('*', "123456789012", 1)
+            .replacen('*', "us-east-1", 1);
+        let region_for = |h: &str| {
+            for (domain, region) in [
+                ("amazonaws.com.cn", "cn-north-1"),
+                ("on.amazonwebservices.com.cn", "cn-north-1"),
+                ("amazonaws.eu", "eusc-de-east-1"),
+                ("sc2s.sgov.gov", "us-isob-east-1"),
+                ("csp.hci.ic.gov", "us-isof-south-1"),
+                ("c2s.ic.gov", "us-iso-east-1"),
+                ("cloud.adc-e.uk", "eu-isoe-west-1"),
+            ] {
+                if h.trim_end_matches(":443").ends_with(domain) {
+                    return h.replace("us-east-1", region);
+                }
+            }
+            h.to_string()
+        };
+        let run = env.run(&["doctor", &region_for(&host)], "");
+        assert!(
+            !run.stdout.contains("not an ECR registry")
+                && !run.stderr.contains("not an ECR registry"),
+            "{glob}: {run:#?}"
+        );
+    }
+}

@@ -6,7 +6,8 @@
 # Each t_NAME runs in its own subshell with base_env applied and $T a fresh
 # directory; a failing assertion exits the subshell.
 
-SCENARIOS+=(dropin_one_token_per_region dropin_public_two_names dropin_login_logout dropin_principal_refused)
+SCENARIOS+=(dropin_one_token_per_region dropin_public_two_names dropin_login_logout dropin_principal_refused
+  dockerd_dropin_dockerpy_cold)
 
 t_dropin_one_token_per_region() {
   # three accounts in one region: one GetAuthorizationToken, without registryIds
@@ -38,7 +39,6 @@ t_dropin_login_logout() {
   # aws ecr get-login-password | docker login under credsStore: stored, used, forgotten
   via_http
   docker_config '{"credsStore": "ecr-login"}'
-  push_image "$HOST_A/e2e/hello:v1"
   emu_reset
   rm -rf "$T/cache"
   docker-credential-ecr-login get-login-password "$HOST_A" >"$T/pw" || fail "get-login-password failed"
@@ -61,7 +61,6 @@ t_dropin_principal_refused() {
   # the helper; account A's registry accepts only A's principals and refuses it.
   via_http
   cred_helpers_config "$HOST_A"
-  push_image "$HOST_A/e2e/hello:v1"
   emu_reset
   export AWS_ACCESS_KEY_ID="AKIA${ACCT_B}E2E"
   ok docker-credential-ecr-login get <<<"$HOST_A"
@@ -70,4 +69,39 @@ t_dropin_principal_refused() {
   contains "$ALL" 'unauthorized|authentication required|401'
   export AWS_ACCESS_KEY_ID=AKIDEXAMPLE
   inspect_image "$HOST_A/e2e/hello:v1"
+}
+
+t_dockerd_dropin_dockerpy_cold() {
+  # docker-py (PyPI docker 7.2, the emulator venv's) under credsStore on a cold
+  # cache: get_all_credentials() lists the default registry (list, then get), and
+  # APIClient.build (the classic builder, credentials from that list) builds FROM
+  # an ECR image. One GetAuthorizationToken in all.
+  via_http
+  export AWS_REGION=us-east-1
+  docker_config '{"credsStore": "ecr-login"}'
+  dockerd_env
+  emu_reset
+  mkdir -p "$T/build"
+  printf 'FROM %s\nLABEL org.example.e2e=dockerpy\n' "$HOST_A/e2e/hello:v1" >"$T/build/Dockerfile"
+  cat >"$T/dockerpy.py" <<'PY'
+import json, os, sys
+import docker
+from docker import auth
+creds = auth.load_config().get_all_credentials()
+print("CREDS " + json.dumps(sorted(k for k, v in creds.items() if v)))
+client = docker.APIClient(base_url=os.environ["DOCKER_HOST"], version="auto")
+ok = False
+for chunk in client.build(path=sys.argv[1], tag=sys.argv[2], pull=True, rm=True, decode=True):
+    print(json.dumps(chunk))
+    if "error" in chunk:
+        sys.exit(1)
+    ok = ok or "Successfully tagged" in chunk.get("stream", "")
+sys.exit(0 if ok else 1)
+PY
+  ok "${ECR_EMULATOR_VENV:-$REPO/.venv-e2e}/bin/python" "$T/dockerpy.py" "$T/build" "$HOST_A/e2e/dockerpy:cold"
+  contains "$OUT" "CREDS .*\"$HOST_A\""
+  contains "$OUT" 'Successfully tagged'
+  helper_calls
+  grep -qE '^list .*rc=0' <<<"$(helper_calls)" || fail "docker-py did not list the store"
+  (($(emu_count "$ECR_TARGET" us-east-1) == 1)) || { emu_hosts; fail "expected one GetAuthorizationToken"; }
 }
