@@ -68,6 +68,15 @@ impl Cache {
 
     /// The stored login for `host`, if one is kept (expired or not).
     pub fn stored_login(&self, host: &str) -> Option<CacheEntry> {
+        // The common case, nothing stored, in one system call; what exists
+        // is then read only through the trusted path.
+        let name = format!("{host}.json");
+        let path = self.root.join(VERSIONED).join(STORED).join(&name);
+        if let Err(e) = std::fs::symlink_metadata(path) {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                return None;
+            }
+        }
         let dir = self.trusted_dir(&[VERSIONED, STORED], false).ok()??;
         read_entry(&dir, host).filter(|e| e.identity == STORED_IDENTITY)
     }
