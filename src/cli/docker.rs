@@ -6,8 +6,9 @@
 //! ([`super::fallback`]) when one is configured, byte for byte; else this
 //! helper, with the protocol's "not found" answer and, for `store` / `erase`,
 //! an error that says how to configure a fallback.
-//! `list` is ours (cached ECR registries and the exact aliases of them)
-//! merged with the fallback's answer, ours winning for ECR hosts.
+//! `list` is ours (every ECR registry or alias the user can be expected to
+//! pull from, [`super::list`]) merged with the fallback's answer, ours
+//! winning for ECR hosts.
 //!
 //! `store` for an ECR registry or alias keeps what `docker login` gave
 //! ([`crate::cache::Cache::store_login`]): it may be another identity's
@@ -20,6 +21,7 @@ use std::io::{Read, Write};
 
 use super::args::Action;
 use super::fallback::{self, Fallback};
+use super::list::MIN_STORED_VALIDITY;
 use super::protocol::{self, Credentials};
 use super::ExitCode;
 use crate::aws::SdkTokenSource;
@@ -188,8 +190,6 @@ impl Backend<'_> {
     }
 }
 
-use super::list::MIN_STORED_VALIDITY;
-
 impl Backend<'_> {
     /// The host `store` / `erase` keep a login under, or the error that says
     /// how to keep logins of a registry that is not ECR.
@@ -217,7 +217,9 @@ impl Backend<'_> {
         let entry = self.helper.cache()?.stored_login(&host)?;
         let left = entry.remaining(std::time::SystemTime::now());
         if left < MIN_STORED_VALIDITY {
-            crate::debug!("the login docker login stored for {host} has expired; using our own");
+            crate::debug!(
+                "the login docker login stored for {host} expires within 5 minutes; using our own"
+            );
             return None;
         }
         crate::info!(
