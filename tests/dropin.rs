@@ -343,3 +343,29 @@ fn kubelet_config_lists_every_host_form_the_binary_accepts() {
         );
     }
 }
+
+#[test]
+fn doctor_and_cache_show_tell_a_kept_login_without_its_secret() {
+    let env = TestEnv::new();
+    let theirs = ecr_password("kept", 3 * 3600);
+    assert_eq!(store(&env, B, &theirs).code, 0);
+    let doctor = env.run(&["doctor", B], "");
+    assert!(
+        doctor
+            .stdout
+            .contains(&format!("  kept       a `docker login` for {B}")),
+        "{doctor:#?}"
+    );
+    let show = env.run(&["cache", "show"], "");
+    assert!(
+        show.stdout.contains(&format!(
+            "  {B}  docker login (kept; served to every identity)  valid, 2h 59m left"
+        )) || show.stdout.contains(&format!(
+            "  {B}  docker login (kept; served to every identity)  valid, 3h 0m left"
+        )),
+        "{show:#?}"
+    );
+    for out in [&doctor.stdout, &doctor.stderr, &show.stdout, &show.stderr] {
+        assert!(!out.contains(&theirs), "{out}");
+    }
+}

@@ -130,6 +130,18 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
                 Some(e) => e.state(now),
             };
             w(format!("cache        {} : {state}", cache.dir().display()))?;
+            let kept = crate::registry::host_of(input)
+                .ok()
+                .and_then(|h| cache.stored_login(&h))
+                .filter(|e| e.remaining(now) >= super::list::MIN_STORED_VALIDITY);
+            if let Some(e) = kept {
+                w(format!(
+                    "  kept       a `docker login` for {} ({} left): `get` serves it instead of this identity's token; `docker logout {}` forgets it",
+                    e.registry,
+                    crate::time::human(e.remaining(now)),
+                    e.registry
+                ))?;
+            }
         }
     }
 
