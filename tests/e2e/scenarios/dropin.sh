@@ -7,7 +7,7 @@
 # directory; a failing assertion exits the subshell.
 
 SCENARIOS+=(dropin_one_token_per_region dropin_public_two_names dropin_login_logout dropin_principal_refused
-  dockerd_dropin_dockerpy_cold)
+  dockerd_dropin_dockerpy_cold dockerd_dropin_login_pull_logout)
 
 t_dropin_one_token_per_region() {
   # three accounts in one region: one GetAuthorizationToken, without registryIds
@@ -104,4 +104,32 @@ PY
   helper_calls
   grep -qE '^list .*rc=0' <<<"$(helper_calls)" || fail "docker-py did not list the store"
   (($(emu_count "$ECR_TARGET" us-east-1) == 1)) || { emu_hosts; fail "expected one GetAuthorizationToken"; }
+}
+
+t_dockerd_dropin_login_pull_logout() {
+  # `aws ecr get-login-password | docker login` under credsStore, then a daemon
+  # pull, then docker logout. The helper has no AWS credentials of its own while
+  # Docker uses the login: the pull works only because the login is kept and
+  # served; after docker logout the same pull fails.
+  via_http
+  docker_config '{"credsStore": "ecr-login"}'
+  dockerd_env
+  emu_reset
+  docker-credential-ecr-login get-login-password "$HOST_DUAL" >"$T/pw" || fail "get-login-password failed"
+  rm -rf "${T:?}/cache/v1"
+  unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  run "${D[@]}" login "$HOST_DUAL" -u AWS --password-stdin <"$T/pw"
+  ((RC == 0)) || fail "docker login to ECR failed"
+  contains "$ALL" 'Login Succeeded'
+  [[ -s "$T/cache/v1/stored/$HOST_DUAL.json" ]] || fail "the login was not kept"
+  ok "${D[@]}" pull "$HOST_DUAL/e2e/hello:v1"
+  ok "${D[@]}" logout "$HOST_DUAL"
+  [[ ! -e "$T/cache/v1/stored/$HOST_DUAL.json" ]] || fail "docker logout did not forget the login"
+  ok "${D[@]}" rmi "$HOST_DUAL/e2e/hello:v1"
+  fails "${D[@]}" pull "$HOST_DUAL/e2e/hello:v1"
+  contains "$ALL" 'no basic auth credentials|unauthorized'
+  helper_calls
+  grep -qE '^store .*rc=0' <<<"$(helper_calls)" || fail "docker login did not call store"
+  grep -qE '^erase .*rc=0' <<<"$(helper_calls)" || fail "docker logout did not call erase"
+  (($(emu_count "$ECR_TARGET") == 1)) || { emu_hosts; fail "expected only get-login-password's call"; }
 }
