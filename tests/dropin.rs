@@ -69,6 +69,24 @@ fn a_login_of_another_identity_is_kept_served_listed_and_erased() {
 }
 
 #[test]
+fn a_login_without_a_password_is_refused_not_kept() {
+    let env = TestEnv::new();
+    let run = store(&env, B, "");
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (
+            1,
+            format!("the login for {B} has no password: nothing was kept\n").as_str()
+        )
+    );
+    assert!(!env
+        .cache_dir()
+        .join("v1/stored")
+        .join(format!("{B}.json"))
+        .exists());
+}
+
+#[test]
 fn a_stored_login_gives_way_to_our_token_when_it_expires() {
     let env = TestEnv::new();
     // Two minutes left: under the 5-minute margin.

@@ -272,6 +272,11 @@ impl Credentials for Backend<'_> {
 
     fn store(&self, server_url: &str, username: &str, secret: Secret) -> Result<()> {
         let host = self.storage_host(server_url)?;
+        if secret.is_empty() {
+            return Err(Error::Input(format!(
+                "the login for {host} has no password: nothing was kept"
+            )));
+        }
         let Some(cache) = self.helper.cache() else {
             crate::warn!(
                 "the login for {host} is not kept ({} is set): `get` answers with a token of this helper's own AWS identity",
