@@ -187,8 +187,9 @@ fn discover<S: TokenSource>(
         Ok(answer) => answer,
         Err(e) => {
             crate::warn!(
-                "list: cannot find the default registry in {}: {e}; listing what is known locally",
-                probe.api_region()
+                "list: cannot find the default registry in {} (list waits at most {}): {e}; listing what is known locally",
+                probe.api_region(),
+                crate::time::human(deadline)
             );
             return None;
         }
