@@ -387,3 +387,18 @@ fn doctor_and_cache_show_tell_a_kept_login_without_its_secret() {
         assert!(!out.contains(&theirs), "{out}");
     }
 }
+
+#[test]
+fn list_says_why_it_found_no_default_registry_without_a_placeholder_account() {
+    let mut env = TestEnv::new();
+    env.set("AWS_REGION", "us-east-1");
+    env.ecr
+        .set_default(Reply::Error(400, "AccessDeniedException"));
+    let run = env.run(&["list"], "");
+    assert_eq!((run.code, run.stdout.as_str()), (0, "{}\n"), "{run:#?}");
+    assert!(
+        run.stderr.contains("access denied in us-east-1"),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.contains("000000000000"), "{run:#?}");
+}

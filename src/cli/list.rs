@@ -29,6 +29,9 @@ use crate::time::secs;
 
 /// The longest `list` waits for ECR to name the default registry.
 pub const DISCOVERY_DEADLINE: Duration = Duration::from_secs(5);
+/// The account of the registry `list` asks ECR about when it looks for the
+/// default one: a placeholder, since the request names no registry.
+const PROBE_ACCOUNT: &str = "000000000000";
 /// A stored login this close to expiry is no longer served or listed.
 pub const MIN_STORED_VALIDITY: Duration = Duration::from_secs(5 * 60);
 
@@ -92,7 +95,7 @@ pub fn registries<S: TokenSource>(
     let Some(region) = region(settings) else {
         return hosts;
     };
-    let Some(key) = registry::private_host("000000000000", &region)
+    let Some(key) = registry::private_host(PROBE_ACCOUNT, &region)
         .and_then(|h| Registry::parse(&h).ok())
         .map(|r| r.cache_key().to_string())
     else {
@@ -169,7 +172,7 @@ fn discover<S: TokenSource>(
 ) -> Option<String> {
     // The account is a placeholder: the request names none (a token is the
     // principal's), only the region and endpoint variant count.
-    let probe = Registry::in_key(key, "000000000000")?;
+    let probe = Registry::in_key(key, PROBE_ACCOUNT)?;
     let deadline = settings.timeout.min(DISCOVERY_DEADLINE);
     let cache = helper.cache();
     let lock = cache.and_then(|c| c.lock(identity, key, deadline).ok());
@@ -186,6 +189,10 @@ fn discover<S: TokenSource>(
     {
         Ok(answer) => answer,
         Err(e) => {
+            // The placeholder account means nothing to the user.
+            let e = e
+                .to_string()
+                .replace(&format!("for account {PROBE_ACCOUNT} "), "");
             crate::warn!(
                 "list: cannot find the default registry in {} (list waits at most {}): {e}; listing what is known locally",
                 probe.api_region(),
