@@ -36,7 +36,7 @@ fn warm_get_is_served_from_the_cache() {
     let entry: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&env.cache_files()[0]).unwrap()).unwrap();
     assert_eq!(entry["version"], 1);
-    assert_eq!(entry["registry"], REGISTRY);
+    assert_eq!(entry["registry"], KEY);
     assert!(entry["expires_at"].as_u64().unwrap() > now() + 11 * 3600);
 }
 
@@ -217,7 +217,7 @@ fn cache_show_and_clear() {
     let run = env.run(&["cache", "show"], "");
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(
-        run.stdout.contains(REGISTRY) && run.stdout.contains("access keys from the environment"),
+        run.stdout.contains(KEY) && run.stdout.contains("access keys from the environment"),
         "{}",
         run.stdout
     );
@@ -265,11 +265,31 @@ fn racing_processes_make_one_call() {
 fn concurrent_writes_of_different_registries_all_land() {
     let env = TestEnv::new();
     env.ecr.set_delay(Duration::from_millis(100));
+    // One token per region: sixteen regions, sixteen entries.
+    let regions = [
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-central-1",
+        "eu-north-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ca-central-1",
+        "sa-east-1",
+    ];
     let hosts: Vec<String> = (0..16)
         .map(|i| {
             format!(
-                "{:012}.dkr.ecr.us-west-2.amazonaws.com",
-                100000000000u64 + i
+                "{:012}.dkr.ecr.{}.amazonaws.com",
+                100000000000u64 + i as u64,
+                regions[i]
             )
         })
         .collect();

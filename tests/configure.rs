@@ -42,20 +42,19 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-/// A directory holding an executable named like the helper, for PATH.
+/// A directory holding the helper under test, for PATH: a link to it, as a
+/// package's install gives (a copy on Windows).
 fn fake_helper_dir(env: &TestEnv) -> PathBuf {
     let bin = env.dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let exe = bin.join(if cfg!(windows) {
-        format!("{HELPER}.exe")
-    } else {
-        HELPER.to_string()
-    });
-    std::fs::write(&exe, "#!/bin/sh\nexit 1\n").unwrap();
+    let real = env!("CARGO_BIN_EXE_docker-credential-ecr-login");
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if !bin.join(HELPER).exists() {
+        std::os::unix::fs::symlink(real, bin.join(HELPER)).unwrap();
+    }
+    #[cfg(windows)]
+    if !bin.join(format!("{HELPER}.exe")).exists() {
+        std::fs::copy(real, bin.join(format!("{HELPER}.exe"))).unwrap();
     }
     bin
 }
@@ -369,7 +368,7 @@ fn warns_when_the_helper_is_not_on_path() {
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(
         run.stderr
-            .contains("no executable named docker-credential-ecr-login on PATH"),
+            .contains("no docker-credential-ecr-login on PATH: Docker cannot run this helper"),
         "{run:#?}"
     );
     let bin = fake_helper_dir(&env);

@@ -12,12 +12,19 @@ use std::path::PathBuf;
 
 use common::*;
 
-/// A world with the helper on PATH (a stub), Docker's config in `{DIR}/docker`.
+/// A world with the helper on PATH (a link to it) and Docker Desktop's
+/// helper (a stub), Docker's config in `{DIR}/docker`.
 fn world() -> (TestEnv, PathBuf, PathBuf) {
     let mut env = TestEnv::new();
     let bin = env.dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    stub(&bin, "docker-credential-ecr-login", "exit 1");
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_docker-credential-ecr-login"),
+        bin.join("docker-credential-ecr-login"),
+    )
+    .unwrap();
+    // The store `configure --store` keeps as the fallback is installed.
+    stub(&bin, "docker-credential-desktop", "exit 1");
     env.set("PATH", &format!("{}:/usr/bin:/bin", bin.display()));
     let docker = env.dir.path().join("docker");
     env.set("DOCKER_CONFIG", &docker.display().to_string());

@@ -23,8 +23,19 @@ const ITERATIONS: usize = 200;
 /// The accounts of the registries the killed processes fetch.
 const ACCOUNTS: [&str; 3] = ["123456789012", "210987654321", "111122223333"];
 
+/// One region per account: one token, and so one entry, each.
 fn host(account: &str) -> String {
-    format!("{account}.dkr.ecr.us-east-1.amazonaws.com")
+    let i = ACCOUNTS.iter().position(|a| *a == account).unwrap_or(0);
+    let region = ["us-east-1", "eu-west-1", "ap-south-1"][i];
+    format!("{account}.dkr.ecr.{region}.amazonaws.com")
+}
+
+/// The token key (the name of the cache entry) of `account`'s registry.
+fn key(account: &str) -> String {
+    host(account)
+        .split_once('.')
+        .map(|(_, k)| k.to_string())
+        .unwrap_or_default()
 }
 
 /// xorshift64*: enough randomness for a kill schedule, no dependency.
@@ -100,7 +111,7 @@ fn assert_good_get(env: &TestEnv, account: &str, when: &str) -> Run {
     let v = run.json();
     assert_eq!(v["Username"], "AWS", "{when}: {run:#?}");
     let secret = v["Secret"].as_str().unwrap_or_default();
-    let prefix = format!("pw-{account}-{AKID}-");
+    let prefix = format!("pw-ecr-{AKID}-");
     let n: usize = secret
         .strip_prefix(&prefix)
         .and_then(|n| n.parse().ok())
@@ -199,7 +210,7 @@ fn sigkill_at_random_points_never_tears_an_entry() {
                 || env
                     .cache_files()
                     .iter()
-                    .any(|p| !is_temp(p) && p.ends_with(format!("{}.json", host(account)))),
+                    .any(|p| !is_temp(p) && p.ends_with(format!("{}.json", key(account)))),
             "{when}: no entry for {account} after a good get"
         );
         assert_entries_whole(&env, &when);
@@ -258,7 +269,7 @@ fn identity_dir(env: &TestEnv) -> PathBuf {
 
 /// Makes the one entry stale, so that the next `get` refreshes and writes.
 fn make_stale(env: &TestEnv) {
-    let path = identity_dir(env).join(format!("{REGISTRY}.json"));
+    let path = identity_dir(env).join(format!("{KEY}.json"));
     let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -358,8 +369,8 @@ fn cache_paths_taken_by_the_wrong_kind_of_file() {
     let env = TestEnv::new();
     env.get(REGISTRY).secret();
     let dir = identity_dir(&env);
-    let entry = dir.join(format!("{REGISTRY}.json"));
-    let lock = dir.join(format!("{REGISTRY}.lock"));
+    let entry = dir.join(format!("{KEY}.json"));
+    let lock = dir.join(format!("{KEY}.lock"));
 
     // The entry is a directory: unreadable, and cannot be replaced.
     std::fs::remove_file(&entry).unwrap();
@@ -465,7 +476,7 @@ fn full_file_system_warns_and_serves() {
 fn entry_with_timestamps_out_of_range_does_not_crash_get() {
     let env = TestEnv::new();
     env.get(REGISTRY).secret();
-    let path = identity_dir(&env).join(format!("{REGISTRY}.json"));
+    let path = identity_dir(&env).join(format!("{KEY}.json"));
     let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     v["requested_at"] = 0.into();
     v["expires_at"] = u64::MAX.into();

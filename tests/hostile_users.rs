@@ -202,10 +202,9 @@ impl World {
         assert_eq!(run.code, 0, "probe: {run:#?}");
         let v1 = scratch.join("v1");
         let dir = std::fs::read_dir(&v1).unwrap().flatten().next().unwrap();
-        let entry: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(dir.path().join(format!("{REGISTRY}.json"))).unwrap(),
-        )
-        .unwrap();
+        let entry: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join(format!("{KEY}.json"))).unwrap())
+                .unwrap();
         let short = dir.file_name().to_string_lossy().into_owned();
         (short, entry["identity"].as_str().unwrap().to_string())
     }
@@ -214,7 +213,7 @@ impl World {
     fn planted_entry(full: &str, requested_at: u64, expires_at: u64) -> String {
         serde_json::json!({
             "version": 1,
-            "registry": REGISTRY,
+            "registry": KEY,
             "identity": full,
             "identity_label": "access keys from the environment",
             "username": "AWS",
@@ -229,7 +228,7 @@ impl World {
     /// writes a planted entry there, valid for 11 more hours.
     fn plant_tree(&self, uid: u32, root: &Path, fp: &(String, String)) -> PathBuf {
         let dir = root.join("v1").join(&fp.0);
-        let entry = dir.join(format!("{REGISTRY}.json"));
+        let entry = dir.join(format!("{KEY}.json"));
         let body = World::planted_entry(&fp.1, now() - 3600, now() + 11 * 3600);
         self.sh(
             uid,
@@ -614,8 +613,8 @@ fn lock_symlink_in_own_tree_does_not_create_nologin() {
         return;
     };
     let (root, dir) = own_cache(&w, Who::Root);
-    std::fs::remove_file(dir.join(format!("{REGISTRY}.json"))).unwrap();
-    let lock = dir.join(format!("{REGISTRY}.lock"));
+    std::fs::remove_file(dir.join(format!("{KEY}.json"))).unwrap();
+    let lock = dir.join(format!("{KEY}.lock"));
     std::fs::remove_file(&lock).unwrap();
     std::os::unix::fs::symlink(w.nologin(), &lock).unwrap();
     let before = w.env.ecr.count();
@@ -641,7 +640,7 @@ fn entry_symlink_to_attacker_file_is_not_followed() {
         "printf '%s' \"$2\" > \"$1\"",
         &[&bait.display().to_string(), &body],
     );
-    let entry = dir.join(format!("{REGISTRY}.json"));
+    let entry = dir.join(format!("{KEY}.json"));
     std::fs::remove_file(&entry).unwrap();
     std::os::unix::fs::symlink(&bait, &entry).unwrap();
     let before = w.env.ecr.count();
@@ -662,7 +661,7 @@ fn entry_symlink_to_outside_file_is_replaced_not_written_through() {
     let (root, dir) = own_cache(&w, Who::Root);
     let target = w.outside.join("passwd");
     std::fs::write(&target, "root:x:0:0\n").unwrap();
-    let entry = dir.join(format!("{REGISTRY}.json"));
+    let entry = dir.join(format!("{KEY}.json"));
     std::fs::remove_file(&entry).unwrap();
     std::os::unix::fs::symlink(&target, &entry).unwrap();
     let before = w.env.ecr.count();
@@ -690,7 +689,7 @@ fn stale_temp_symlink_is_removed_not_followed() {
         .unwrap();
     assert!(status.success());
     // Force a refresh (and so a write) by making the entry stale.
-    let entry = dir.join(format!("{REGISTRY}.json"));
+    let entry = dir.join(format!("{KEY}.json"));
     let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&entry).unwrap()).unwrap();
     v["requested_at"] = (now() - 7 * 3600).into();
     v["expires_at"] = (now() + 5 * 3600).into();
@@ -754,7 +753,7 @@ fn fifo_entry_does_not_hang_get() {
         return;
     };
     let (root, dir) = own_cache(&w, Who::Root);
-    let entry = dir.join(format!("{REGISTRY}.json"));
+    let entry = dir.join(format!("{KEY}.json"));
     std::fs::remove_file(&entry).unwrap();
     mkfifo(&entry);
     let before = w.env.ecr.count();
@@ -771,8 +770,8 @@ fn fifo_lock_does_not_hang_get() {
         return;
     };
     let (root, dir) = own_cache(&w, Who::Uid(VICTIM));
-    std::fs::remove_file(dir.join(format!("{REGISTRY}.json"))).unwrap();
-    let lock = dir.join(format!("{REGISTRY}.lock"));
+    std::fs::remove_file(dir.join(format!("{KEY}.json"))).unwrap();
+    let lock = dir.join(format!("{KEY}.lock"));
     std::fs::remove_file(&lock).unwrap();
     w.sh(
         VICTIM,
@@ -799,7 +798,9 @@ fn fifo_entries_do_not_hang_list_or_cache_show() {
         let run = w.run(Who::Root, args, "", &[("AWS_ECR_CACHE_DIR", &cache)]);
         assert_eq!(run.code, 0, "{args:?}: {run:#?}");
         assert!(run.elapsed < DEADLINE, "{args:?}: {run:#?}");
-        assert!(run.stdout.contains(REGISTRY), "{args:?}: {run:#?}");
+        // `list` names the registry, `cache show` its token key.
+        let want = if args[0] == "list" { REGISTRY } else { KEY };
+        assert!(run.stdout.contains(want), "{args:?}: {run:#?}");
         assert!(!run.stdout.contains("eu-west-1"), "{args:?}: {run:#?}");
     }
 }
@@ -894,7 +895,7 @@ fn attacker_owned_log_file_is_not_written() {
 
 fn rewrite_entry(dir: &Path, requested_at: u64, expires_at: u64, full: &str) {
     std::fs::write(
-        dir.join(format!("{REGISTRY}.json")),
+        dir.join(format!("{KEY}.json")),
         World::planted_entry(full, requested_at, expires_at),
     )
     .unwrap();
@@ -939,7 +940,7 @@ fn world_writable_entry_is_not_served() {
     let fp = w.fingerprint(Who::Root);
     let (root, dir) = own_cache(&w, Who::Root);
     rewrite_entry(&dir, now() - 60, now() + 11 * 3600, &fp.1);
-    let entry = dir.join(format!("{REGISTRY}.json"));
+    let entry = dir.join(format!("{KEY}.json"));
     set_mode(&entry, 0o666);
     let before = w.env.ecr.count();
     let run = w.get(Who::Root, &root);
@@ -1164,7 +1165,7 @@ fn list_and_show_trust_file_names_not_content() {
     evil["registry"] = "evil.example".into();
     std::fs::write(dir.join("evil.example.json"), evil.to_string()).unwrap();
     // The good entry's label with terminal escapes.
-    let good = dir.join(format!("{REGISTRY}.json"));
+    let good = dir.join(format!("{KEY}.json"));
     let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&good).unwrap()).unwrap();
     v["identity_label"] = "keys\u{1b}]0;pwned\u{7}\u{202e}".into();
     std::fs::write(&good, v.to_string()).unwrap();

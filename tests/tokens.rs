@@ -20,7 +20,10 @@ fn get_login_password_prints_the_password_and_a_newline() {
     assert_eq!(run.stderr, "");
     let calls = env.ecr.calls();
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].registry_ids, vec!["123456789012"]);
+    assert!(
+        calls[0].registry_ids.is_empty(),
+        "registryIds is deprecated"
+    );
     assert_eq!(calls[0].region, "us-east-1");
 }
 

@@ -5,10 +5,16 @@ It runs moto's server (the WSGI app behind `moto_server`) behind a small WSGI
 middleware that fixes what moto does not do for a credential helper:
 
 * ECR `GetAuthorizationToken` (X-Amz-Target
-  `AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken`) is answered by
-  moto (password `<registryId>-auth-token`), but moto hard-codes `expiresAt`
-  to 2015; the middleware rewrites it to now + token lifetime (12 h by
-  default), as epoch seconds, as the real API does.
+  `AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken`) is answered
+  by the middleware as ECR answers it: a token names the caller (a
+  principal), not a registry. `registryIds` (deprecated) is recorded but
+  changes nothing: the answer is one entry, password `<caller>-auth-token`,
+  `proxyEndpoint` `https://<caller>.dkr.ecr.<region>.amazonaws.com`, where
+  `<caller>` is the account of the signing access key: the first run of 12
+  digits in it, else 123456789012 (moto's default account). Which registry
+  such a token opens is the registry's decision (the e2e suite's registries
+  accept only their own principals' passwords). `expiresAt` is now + token
+  lifetime (12 h by default), as epoch seconds, as the real API does.
 * ECR Public `GetAuthorizationToken` (X-Amz-Target
   `SpencerFrontendService.GetAuthorizationToken`) is not in moto; the
   middleware answers it itself (password `public-auth-token` by default).
@@ -41,6 +47,7 @@ import io
 import ipaddress
 import json
 import os
+import re
 import signal
 import ssl
 import sys
@@ -50,6 +57,7 @@ import time
 ECR_TARGET = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken"
 ECR_PUBLIC_TARGET = "SpencerFrontendService.GetAuthorizationToken"
 DEFAULT_LIFETIME = 12 * 3600
+DEFAULT_ACCOUNT = "123456789012"
 
 
 def parse_scope(auth_header):
@@ -62,6 +70,12 @@ def parse_scope(auth_header):
         return akid, region, service
     except ValueError:
         return None, None, None
+
+
+def caller_account(access_key):
+    """The account a signing access key belongs to: its first run of 12 digits, else moto's default."""
+    match = re.search(r"\d{12}", access_key or "")
+    return match.group(0) if match else DEFAULT_ACCOUNT
 
 
 def json_response(start_response, status, obj, content_type="application/json"):
@@ -212,38 +226,20 @@ class Emulator:
                 "application/x-amz-json-1.1",
             )
         if target == ECR_TARGET:
-            return self._rewrite_ecr_token(environ, start_response)
+            akid, region, _service = parse_scope(environ.get("HTTP_AUTHORIZATION"))
+            caller = caller_account(akid)
+            token = base64.b64encode(f"AWS:{caller}-auth-token".encode()).decode()
+            return json_response(
+                start_response,
+                "200 OK",
+                {"authorizationData": [{
+                    "authorizationToken": token,
+                    "expiresAt": self._expiry(),
+                    "proxyEndpoint": f"https://{caller}.dkr.ecr.{region or 'us-east-1'}.amazonaws.com",
+                }]},
+                "application/x-amz-json-1.1",
+            )
         return self.app(environ, start_response)
-
-    def _rewrite_ecr_token(self, environ, start_response):
-        captured = {}
-
-        def capture(status, headers, exc_info=None):
-            captured["status"] = status
-            captured["headers"] = headers
-            return lambda data: captured.setdefault("written", []).append(data)
-
-        result = self.app(environ, capture)
-        try:
-            chunks = captured.get("written", []) + list(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        body = b"".join(chunks)
-        status = captured.get("status", "500 Internal Server Error")
-        headers = [
-            (k, v) for k, v in captured.get("headers", [])
-            if k.lower() not in ("content-length",)
-        ]
-        if status.startswith("200"):
-            doc = json.loads(body)
-            expiry = self._expiry()
-            for item in doc.get("authorizationData", []):
-                item["expiresAt"] = expiry
-            body = json.dumps(doc).encode()
-        headers.append(("Content-Length", str(len(body))))
-        start_response(status, headers)
-        return [body]
 
     def _control(self, environ, start_response, path, method):
         if path == "/__health":

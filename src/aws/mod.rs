@@ -42,6 +42,20 @@ pub trait TokenSource {
         deadline: Duration,
     ) -> Result<Login, FetchError>;
 
+    /// Like [`TokenSource::fetch`], and the registry ECR names as the
+    /// caller's own in that region (`proxyEndpoint`'s host), when it names
+    /// one. What `list` asks once when nothing local tells the default
+    /// registry.
+    fn fetch_with_default(
+        &self,
+        registry: &Registry,
+        identity: &Identity,
+        deadline: Duration,
+    ) -> Result<(Login, Option<String>), FetchError> {
+        self.fetch(registry, identity, deadline)
+            .map(|login| (login, None))
+    }
+
     /// Asks STS to let `pod.token` act as `pod.role_arn`
     /// (`AssumeRoleWithWebIdentity`), within `deadline`. The answer is the
     /// role's temporary credentials: proof that STS accepted the token.

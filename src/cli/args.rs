@@ -42,6 +42,9 @@ pub enum Command {
     },
     /// `kubelet`.
     Kubelet,
+    /// `kubelet config`: kubelet's `CredentialProviderConfig`, from the
+    /// hosts this binary accepts.
+    KubeletConfig,
     /// `configure ...`.
     Configure(ConfigureOptions),
 }
@@ -100,8 +103,13 @@ pub fn parse(args: Vec<OsString>) -> Result<Command> {
         "version" => Command::Version,
         "help" => Command::Help,
         "kubelet" => {
-            return no_more(&mut p, "kubelet", Command::Kubelet)
-                .map_err(|_| usage("kubelet takes no arguments (the request comes on stdin)"))
+            const USAGE: &str = "kubelet takes no arguments (the request comes on stdin); `kubelet config` prints kubelet's CredentialProviderConfig";
+            return match one_value(&mut p).map_err(|_| usage(USAGE))?.as_deref() {
+                None => Ok(Command::Kubelet),
+                Some("config") => no_more(&mut p, "kubelet config", Command::KubeletConfig)
+                    .map_err(|_| usage(USAGE)),
+                Some(_) => Err(usage(USAGE)),
+            };
         }
         "cache" => {
             return match one_value(&mut p)?.as_deref() {
@@ -333,6 +341,11 @@ mod tests {
         assert!(err(&["get-login-password"]).contains("needs the registry host"));
         assert!(err(&["authorization-token", "a", "b"]).contains("takes one argument"));
         assert!(err(&["kubelet", "x"]).contains("kubelet takes no arguments"));
+        assert!(err(&["kubelet", "config", "x"]).contains("`kubelet config`"));
+        assert_eq!(
+            parse_str(&["kubelet", "config"]).unwrap(),
+            Command::KubeletConfig
+        );
         assert!(err(&["configure"]).contains("--registry HOST"));
         assert!(err(&["configure", "--bogus"]).contains("unknown option"));
         assert!(err(&["configure", "--podman", "--store"]).contains("does not apply"));

@@ -43,6 +43,18 @@ pub fn show(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
             crate::redact::escape_controls(&e.identity_label)
         ));
     }
+    for e in cache.stored_logins() {
+        let left = e.remaining(now);
+        let state = if left.is_zero() {
+            "expired".to_string()
+        } else {
+            format!("valid, {} left", crate::time::human(left))
+        };
+        text.push_str(&format!(
+            "  {}  docker login (kept; served to every identity)  {state}\n",
+            crate::redact::escape_controls(&e.registry)
+        ));
+    }
     super::write_out(stdout, &text)
 }
 

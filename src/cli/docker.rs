@@ -4,21 +4,29 @@
 //! Who answers `get`, `store` and `erase`: this helper for an ECR registry or
 //! a configured alias of one; for any other registry the fallback helper
 //! ([`super::fallback`]) when one is configured, byte for byte; else this
-//! helper, with the protocol's "not found" / "not implemented" answers.
-//! `list` is ours (cached ECR registries and the exact aliases of them)
-//! merged with the fallback's answer, ours winning for ECR hosts.
+//! helper, with the protocol's "not found" answer and, for `store` / `erase`,
+//! an error that says how to configure a fallback.
+//! `list` is ours (every ECR registry or alias the user can be expected to
+//! pull from, [`super::list`]) merged with the fallback's answer, ours
+//! winning for ECR hosts.
+//!
+//! `store` for an ECR registry or alias keeps what `docker login` gave
+//! ([`crate::cache::Cache::store_login`]): it may be another identity's
+//! token, so `get` serves it until its own expiry (or `erase`), then the
+//! helper's own token. With the cache off it is not kept, and one stderr line
+//! says so.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use super::args::Action;
 use super::fallback::{self, Fallback};
+use super::list::MIN_STORED_VALIDITY;
 use super::protocol::{self, Credentials};
 use super::ExitCode;
 use crate::aws::SdkTokenSource;
 use crate::error::{Error, Result};
 use crate::helper::Helper;
-use crate::identity::Identity;
 use crate::regmap::MapFile;
 use crate::secret::Secret;
 use crate::settings::Settings;
@@ -166,27 +174,13 @@ struct Backend<'a> {
 }
 
 impl Backend<'_> {
-    /// Ours: cached ECR registries, and the exact aliases of them.
-    fn ours(&self) -> Result<BTreeMap<String, String>> {
-        let identity = Identity::resolve(self.settings)?;
-        let hosts = self.helper.known_registries(&identity);
-        let aliases = self
-            .config
-            .map(|c| c.aliases.as_slice())
-            .unwrap_or_default();
-        let aliased = aliases
-            .iter()
-            .filter(|a| {
-                crate::registry::Registry::parse(&a.registry)
-                    .is_ok_and(|r| hosts.iter().any(|h| h == r.host()))
-            })
-            .filter_map(|a| a.exact_host());
-        Ok(hosts
-            .iter()
-            .cloned()
-            .chain(aliased)
+    /// Ours: every ECR registry (or alias) the user can be expected to pull
+    /// from ([`super::list`]).
+    fn ours(&self) -> BTreeMap<String, String> {
+        super::list::registries(&self.helper, self.settings, self.config)
+            .into_iter()
             .map(|host| (format!("https://{host}"), "AWS".to_string()))
-            .collect())
+            .collect()
     }
 
     /// The fallback's `list`, without the registries that are ours.
@@ -216,22 +210,70 @@ impl Backend<'_> {
     }
 }
 
+impl Backend<'_> {
+    /// The host `store` / `erase` keep a login under, or the error that says
+    /// how to keep logins of a registry that is not ECR.
+    fn storage_host(&self, server_url: &str) -> Result<String> {
+        let empty = MapFile::default();
+        let file = self.config.unwrap_or(&empty);
+        let host = crate::registry::host_of(server_url)?;
+        if crate::resolve::is_ecr(server_url, file) {
+            return Ok(host);
+        }
+        let config = self
+            .config_path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "~/.ecr/config.toml".to_string());
+        Err(Error::Input(format!(
+            "{}: {host} is not an ECR registry and no fallback store is configured; to keep its logins, set fallback = \"NAME\" in {config} or {}=NAME (runs docker-credential-NAME: desktop, pass, secretservice, osxkeychain, wincred), e.g. `docker-credential-ecr-login configure --fallback desktop`",
+            protocol::NOT_IMPLEMENTED,
+            crate::env::FALLBACK_HELPER,
+        )))
+    }
+
+    /// The login `docker login` stored for `server_url`, while it is valid.
+    fn stored(&self, server_url: &str) -> Option<crate::cache::CacheEntry> {
+        let host = crate::registry::host_of(server_url).ok()?;
+        let entry = self.helper.cache()?.stored_login(&host)?;
+        let left = entry.remaining(std::time::SystemTime::now());
+        if left < MIN_STORED_VALIDITY {
+            crate::debug!(
+                "the login docker login stored for {host} expires within 5 minutes; using our own"
+            );
+            return None;
+        }
+        crate::info!(
+            "using the login docker login stored for {host} ({} left; `docker logout {host}` forgets it)",
+            crate::time::human(left)
+        );
+        Some(entry)
+    }
+}
+
 impl Credentials for Backend<'_> {
     fn get(&self, server_url: &str) -> Result<(String, Secret)> {
+        if let Some(entry) = self.stored(server_url) {
+            return Ok((entry.username, entry.password));
+        }
         // `get` and friends only run with a config that was read (a file
         // that does not parse was refused before), or none at all.
         let empty = MapFile::default();
         let file = self.config.unwrap_or(&empty);
-        let login = self
-            .helper
-            .login_to(server_url, file, self.config_path, self.settings)?;
+        let resolved = crate::resolve::resolve(server_url, file, self.config_path, self.settings)?;
+        let login = self.helper.login(&resolved.registry, &resolved.identity)?;
+        // One token serves every account of its region: remember the
+        // registry itself, for `list`.
+        if let (Some(cache), Ok(host)) = (self.helper.cache(), crate::registry::host_of(server_url))
+        {
+            cache.note_registry(&resolved.identity, &host);
+        }
         Ok((login.username, login.password))
     }
 
     fn list(&self) -> Result<BTreeMap<String, String>> {
         let ours = self.ours();
         let Some(config) = self.config else {
-            return ours;
+            return Ok(ours);
         };
         let mut merged = match self.theirs(config) {
             Ok(theirs) => theirs,
@@ -240,14 +282,51 @@ impl Credentials for Backend<'_> {
                 BTreeMap::new()
             }
         };
-        match ours {
-            Ok(ours) => merged.extend(ours),
-            Err(e) => crate::warn!("{e}"),
-        }
+        merged.extend(ours);
         Ok(merged)
     }
 
     fn ignore_storage(&self) -> bool {
         self.settings.flag(crate::env::IGNORE_CREDS_STORAGE)
+    }
+
+    fn store(&self, server_url: &str, username: &str, secret: Secret) -> Result<()> {
+        let host = self.storage_host(server_url)?;
+        if secret.is_empty() {
+            return Err(Error::Input(format!(
+                "the login for {host} has no password: nothing was kept"
+            )));
+        }
+        let Some(cache) = self.helper.cache() else {
+            crate::warn!(
+                "the login for {host} is not kept ({} is set): `get` answers with a token of this helper's own AWS identity",
+                crate::env::DISABLE_CACHE
+            );
+            return Ok(());
+        };
+        let entry = cache
+            .store_login(&host, username, secret)
+            .map_err(|e| Error::Io(format!("cannot keep the login for {host}: {e}")))?;
+        crate::info!(
+            "kept the login for {host} for {} (served instead of this helper's own token until then, or until `docker logout {host}`)",
+            crate::time::human(entry.remaining(std::time::SystemTime::now()))
+        );
+        Ok(())
+    }
+
+    fn erase(&self, server_url: &str) -> Result<()> {
+        let host = self.storage_host(server_url)?;
+        if let Some(cache) = self.helper.cache() {
+            match cache.forget_login(&host) {
+                Ok(true) => crate::info!("forgot the login docker login stored for {host}"),
+                Ok(false) => {}
+                Err(e) => {
+                    return Err(Error::Io(format!(
+                        "cannot forget the login for {host}: {e}"
+                    )))
+                }
+            }
+        }
+        Ok(())
     }
 }

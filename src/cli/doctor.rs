@@ -156,7 +156,7 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
         None => w("cache        disabled".into())?,
         Some(cache) => {
             let now = SystemTime::now();
-            let state = match cache.get(&identity, registry.host()) {
+            let state = match cache.get(&identity, registry.cache_key()) {
                 None => "no entry (the next get calls ECR)".to_string(),
                 Some(e) if e.remaining(now).is_zero() => {
                     "expired (the next get calls ECR)".to_string()
@@ -164,6 +164,18 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
                 Some(e) => e.state(now),
             };
             w(format!("cache        {} : {state}", cache.dir().display()))?;
+            let kept = crate::registry::host_of(input)
+                .ok()
+                .and_then(|h| cache.stored_login(&h))
+                .filter(|e| e.remaining(now) >= super::list::MIN_STORED_VALIDITY);
+            if let Some(e) = kept {
+                w(format!(
+                    "  kept       a `docker login` for {} ({} left): `get` serves it instead of this identity's token; `docker logout {}` forgets it",
+                    e.registry,
+                    crate::time::human(e.remaining(now)),
+                    e.registry
+                ))?;
+            }
         }
     }
 

@@ -29,6 +29,7 @@ mod docker;
 pub mod doctor;
 pub mod fallback;
 mod kubelet;
+mod list;
 mod login;
 pub mod protocol;
 mod tokens;
@@ -77,8 +78,10 @@ fn usage() -> String {
 
 Docker credential-helper protocol (registry on stdin):
   get            print {{\"ServerURL\",\"Username\",\"Secret\"}} for an ECR registry
-  store, erase   not supported (no-ops with AWS_ECR_IGNORE_CREDS_STORAGE=true)
-  list           registries with a cached, unexpired token
+  store, erase   keep / forget a docker login for an ECR registry until it expires
+                 (no-ops with AWS_ECR_IGNORE_CREDS_STORAGE=true)
+  list           the ECR registries you pull from (cache, Docker and ecr-login
+                 configs; one bounded API call when nothing local names any)
   (for a registry that is not ECR, get, store and erase go to the fallback
   helper if one is configured: fallback = \"NAME\" in ~/.ecr/config.toml, or
   AWS_ECR_FALLBACK_HELPER=NAME; list adds its answer)
@@ -95,6 +98,8 @@ Other commands:
   authorization-token HOST
                  print HOST's base64 AWS:password token (Authorization: Basic)
   kubelet        kubelet image credential provider (CredentialProviderRequest on stdin)
+  kubelet config
+                 print kubelet's CredentialProviderConfig (matchImages: every host form accepted)
   configure [--registry HOST]... [--store] [--fallback NAME] [--from-aws-config]
             [--podman] [--dry-run]
                  add this helper to the Docker (or Podman) config file
@@ -142,6 +147,7 @@ pub fn run(
     let result = match command {
         Command::Protocol(action) => return docker::run(action, settings, stdin, stdout),
         Command::Kubelet => return kubelet::run(settings, stdin, stdout),
+        Command::KubeletConfig => write_out(stdout, &crate::kubelet::provider_config()),
         Command::Version => write_out(stdout, &format!("{}\n", version_line())),
         Command::Help => write_out(stdout, &usage()),
         Command::CacheShow => cache_cmd::show(settings, stdout),

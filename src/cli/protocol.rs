@@ -30,6 +30,11 @@ pub trait Credentials {
     fn list(&self) -> Result<BTreeMap<String, String>>;
     /// Whether `store` / `erase` should be silent no-ops.
     fn ignore_storage(&self) -> bool;
+    /// Keeps a login `docker login` gave for `server_url`; the error is
+    /// what `store` prints (Docker shows it after "Error saving credentials").
+    fn store(&self, server_url: &str, username: &str, secret: Secret) -> Result<()>;
+    /// Forgets what [`Credentials::store`] kept for `server_url`.
+    fn erase(&self, server_url: &str) -> Result<()>;
 }
 
 /// A protocol outcome: the text for stdout and whether the command succeeded.
@@ -171,6 +176,8 @@ fn store(helper: &dyn Credentials, input: impl Read) -> Outcome {
         server_url: String,
         #[serde(rename = "Username", default)]
         username: String,
+        #[serde(rename = "Secret", default)]
+        secret: Secret,
     }
     let text = match read_input(input) {
         Ok(t) => t,
@@ -191,7 +198,10 @@ fn store(helper: &dyn Credentials, input: impl Read) -> Outcome {
     if helper.ignore_storage() {
         return Outcome::ok(String::new());
     }
-    Outcome::fail(NOT_IMPLEMENTED, None)
+    match helper.store(creds.server_url.trim(), &creds.username, creds.secret) {
+        Ok(()) => Outcome::ok(String::new()),
+        Err(e) => Outcome::fail(&crate::redact::scrub(&e.to_string()), None),
+    }
 }
 
 fn erase(helper: &dyn Credentials, input: impl Read) -> Outcome {
@@ -205,7 +215,10 @@ fn erase(helper: &dyn Credentials, input: impl Read) -> Outcome {
     if helper.ignore_storage() {
         return Outcome::ok(String::new());
     }
-    Outcome::fail(NOT_IMPLEMENTED, None)
+    match helper.erase(&server_url) {
+        Ok(()) => Outcome::ok(String::new()),
+        Err(e) => Outcome::fail(&crate::redact::scrub(&e.to_string()), None),
+    }
 }
 
 fn list(helper: &dyn Credentials) -> Outcome {
@@ -245,6 +258,19 @@ mod tests {
         fn ignore_storage(&self) -> bool {
             self.ignore
         }
+        fn store(&self, server_url: &str, _: &str, secret: Secret) -> Result<()> {
+            assert_eq!(secret.expose(), "s");
+            self.erase(server_url)
+        }
+        fn erase(&self, server_url: &str) -> Result<()> {
+            if server_url.contains("ecr") {
+                Ok(())
+            } else {
+                Err(Error::Input(format!(
+                    "{NOT_IMPLEMENTED}: {server_url} is not ECR"
+                )))
+            }
+        }
     }
 
     fn run(action: &str, input: &str, ignore: bool) -> (String, bool) {
@@ -258,12 +284,14 @@ mod tests {
         assert_eq!(run("get", "https://x.ecr/\n", false), ("{\"ServerURL\":\"https://x.ecr/\",\"Username\":\"AWS\",\"Secret\":\"pa+ss/w=rd\"}\n".into(), true));
         assert_eq!(run("get", "docker.io", false), ("credentials not found in native keychain\n".into(), false));
         assert_eq!(run("get", "  \n", false), ("no credentials server URL\n".into(), false));
-        assert_eq!(run("store", r#"{"ServerURL":"h","Username":"u","Secret":"s"}"#, false), ("not implemented\n".into(), false));
+        assert_eq!(run("store", r#"{"ServerURL":"h","Username":"u","Secret":"s"}"#, false), ("not implemented: h is not ECR\n".into(), false));
+        assert_eq!(run("store", r#"{"ServerURL":"1.ecr","Username":"u","Secret":"s"}"#, false), ("".into(), true));
         assert_eq!(run("store", r#"{"ServerURL":"h","Username":"u","Secret":"s"}"#, true), ("".into(), true));
         assert_eq!(run("store", r#"{"Username":"u"}"#, true), ("no credentials server URL\n".into(), false));
         assert_eq!(run("store", r#"{"ServerURL":"h"}"#, true), ("no credentials username\n".into(), false));
         assert!(!run("store", "not json", true).1);
-        assert_eq!(run("erase", "h", false), ("not implemented\n".into(), false));
+        assert_eq!(run("erase", "h", false), ("not implemented: h is not ECR\n".into(), false));
+        assert_eq!(run("erase", "1.ecr\n", false), ("".into(), true));
         assert_eq!(run("erase", "h", true), ("".into(), true));
         assert_eq!(run("erase", "", true), ("no credentials server URL\n".into(), false));
         assert_eq!(run("list", "", false), ("{\"https://1.dkr.ecr\":\"AWS\"}\n".into(), true));

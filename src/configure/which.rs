@@ -49,7 +49,7 @@ pub fn helper_on_path(settings: &Settings) -> OnPath {
         return OnPath::Missing;
     };
     let same = match (std::fs::canonicalize(&found), current()) {
-        (Ok(a), Some(b)) => a == b,
+        (Ok(a), Some(b)) => a == b || same_bytes(&a, &b),
         _ => false,
     };
     if same {
@@ -63,6 +63,13 @@ pub fn helper_on_path(settings: &Settings) -> OnPath {
 /// Where the fallback helper `docker-credential-NAME` is, if anywhere.
 pub fn fallback_on_path(name: &str, settings: &Settings) -> Option<PathBuf> {
     super::find_on_path(&format!("docker-credential-{name}"), settings.path_var())
+}
+
+/// Whether two files hold the same bytes (a copy of this binary is this
+/// helper too); read only when their sizes agree.
+fn same_bytes(a: &Path, b: &Path) -> bool {
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    size(a).is_some() && size(a) == size(b) && std::fs::read(a).ok() == std::fs::read(b).ok()
 }
 
 fn current() -> Option<PathBuf> {

@@ -124,7 +124,9 @@ impl<S: TokenSource> Helper<S> {
         timeout: Duration,
     ) -> Result<Login> {
         let started = Instant::now();
-        let host = registry.host();
+        // One token per identity and key (partition, region, endpoint
+        // variant): it opens every account's registry there.
+        let host = registry.cache_key();
         let Some(cache) = &self.cache else {
             return Ok(self.source.fetch(registry, identity, timeout)?);
         };
@@ -256,7 +258,7 @@ impl<S: TokenSource> Helper<S> {
         e: &CacheEntry,
         timeout: Duration,
     ) -> Login {
-        let host = registry.host();
+        let host = registry.cache_key();
         let lock = match cache.try_lock(identity, host) {
             Ok(Some(lock)) => lock,
             Ok(None) => {
@@ -337,7 +339,8 @@ impl<S: TokenSource> Helper<S> {
         cache.clear_failure(lock);
     }
 
-    /// Registries with a non-expired token for `identity`, from the cache alone.
+    /// Token keys (entries of earlier versions: registries) with a non-expired
+    /// token for `identity`, from the cache alone.
     pub fn known_registries(&self, identity: &Identity) -> Vec<String> {
         let now = SystemTime::now();
         self.cache
@@ -448,11 +451,13 @@ mod tests {
     /// Caches the password "old", requested `age` seconds ago, expiring in `left` seconds.
     fn write_entry(dir: &tempfile::TempDir, reg: &Registry, id: &Identity, age: u64, left: u64) {
         let cache = Cache::new(dir.path());
-        let lock = cache.lock(id, reg.host(), Duration::from_secs(1)).unwrap();
+        let lock = cache
+            .lock(id, reg.cache_key(), Duration::from_secs(1))
+            .unwrap();
         let now = secs(SystemTime::now());
         let entry = CacheEntry {
             version: FORMAT_VERSION,
-            registry: reg.host().into(),
+            registry: reg.cache_key().into(),
             identity: id.fingerprint.clone(),
             identity_label: "t".into(),
             username: "AWS".into(),
@@ -473,7 +478,7 @@ mod tests {
         assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "pw1");
         assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "pw1");
         assert_eq!(fake.calls.get(), 1);
-        assert_eq!(h.known_registries(&id), vec![reg.host().to_string()]);
+        assert_eq!(h.known_registries(&id), vec![reg.cache_key().to_string()]);
     }
 
     #[test]
@@ -488,17 +493,19 @@ mod tests {
         assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "old");
         assert_eq!(fake.calls.get(), 1);
         let cache = Cache::new(dir.path());
-        let failure = cache.failure(&id, reg.host()).expect("remembered");
+        let failure = cache.failure(&id, reg.cache_key()).expect("remembered");
         assert_eq!(failure.failures, 1);
         // Once it has passed, the next login refreshes and forgets it.
-        let lock = cache.lock(&id, reg.host(), Duration::from_secs(1)).unwrap();
+        let lock = cache
+            .lock(&id, reg.cache_key(), Duration::from_secs(1))
+            .unwrap();
         let mut expired = failure.clone();
         expired.retry_at = expired.failed_at;
         cache.put_failure(&lock, &expired).unwrap();
         drop(lock);
         assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "pw2");
         assert_eq!(fake.calls.get(), 2);
-        assert_eq!(cache.failure(&id, reg.host()), None);
+        assert_eq!(cache.failure(&id, reg.cache_key()), None);
     }
 
     #[test]
@@ -507,7 +514,9 @@ mod tests {
         write_entry(&dir, &reg, &id, 7 * 3600, 5 * 3600);
         let fake = Fake::new(vec![]);
         let cache = Cache::new(dir.path());
-        let _held = cache.lock(&id, reg.host(), Duration::from_secs(1)).unwrap();
+        let _held = cache
+            .lock(&id, reg.cache_key(), Duration::from_secs(1))
+            .unwrap();
         assert_eq!(
             helper(&fake, &dir)
                 .login(&reg, &id)

@@ -51,9 +51,11 @@ use crate::identity::{Identity, IdentityError};
 use crate::profile::ProfileSet;
 use crate::registry::NotEcr;
 
+pub mod config;
 pub mod request;
 pub mod response;
 
+pub use config::provider_config;
 pub use request::{
     image_registry, image_registry_with, parse_request, parse_request_with, pull_as, ApiVersion,
     PullAs, Request,

@@ -11,6 +11,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 
+/// The account of every caller: its registry is the `proxyEndpoint` of
+/// each ECR token.
+pub const CALLER_ACCOUNT: &str = "123456789012";
+
 /// One recorded request.
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -123,9 +127,12 @@ impl FakeEcr {
         self.state.lock().unwrap().calls.len()
     }
 
-    /// The password the fake hands out for its `n`-th call (1-based) for `account` signed by `akid`.
+    /// The password the fake hands out for its `n`-th call (1-based) signed
+    /// by `akid`, for ECR Public when `account` is `"public"`, else for ECR:
+    /// the same for every account's registry (a token names a principal).
     pub fn password(account: &str, akid: &str, n: usize) -> String {
-        format!("pw-{account}-{akid}-{n}")
+        let api = if account == "public" { "public" } else { "ecr" };
+        format!("pw-{api}-{akid}-{n}")
     }
 }
 
@@ -205,10 +212,10 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
             continue;
         }
         let public = call.target.starts_with("SpencerFrontendService");
-        let account = registry_ids
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "public".into());
+        // As ECR: a token names the caller (its access key), not a registry;
+        // the proxy endpoint is the caller's own registry (account
+        // CALLER_ACCOUNT), whatever registryIds said.
+        let account = if public { "public" } else { CALLER_ACCOUNT }.to_string();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()

@@ -232,3 +232,7 @@ pub fn mfa_made_from(source_akid: &str) -> String {
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The token key of [`REGISTRY`] (one token per identity and region): the
+/// name of its cache entry, `<KEY>.json`, and lock, `<KEY>.lock`.
+pub const KEY: &str = "dkr.ecr.us-east-1.amazonaws.com";

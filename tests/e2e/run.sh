@@ -25,8 +25,11 @@
 # https://127.42.0.10:443 under the real endpoint names (api.ecr.<region>...,
 # api.ecr-fips..., ecr.<region>.api.aws, api.ecr-public.us-east-1...); Debian's
 # docker-registry (htpasswd + TLS) for account 123456789012's hostnames (all
-# partitions, FIPS, dual-stack; 210987654321's names point there too and are
-# refused), for public.ecr.aws, and an unrelated registry for `docker login`.
+# partitions, FIPS, dual-stack; 210987654321's names point there too), which
+# accepts only the token of a principal of 123456789012 (the emulator's token
+# names the caller, as ECR's does: a principal of 210987654321, signing with
+# AKIA210987654321E2E, is refused by the registry, not by the helper), for
+# public.ecr.aws, and an unrelated registry for `docker login`.
 # Clients: skopeo (credHelpers; registries.conf credential-helpers, since
 # skopeo ignores "credsStore"), the docker CLI without a daemon (manifest
 # inspect/create/push, login), a real dockerd with Debian's docker CLI (pull,
@@ -88,6 +91,8 @@ source "$HERE/scenarios/helper.sh"
 source "$HERE/scenarios/clients.sh"
 # shellcheck source=scenarios/regions.sh
 source "$HERE/scenarios/regions.sh"
+# shellcheck source=scenarios/dropin.sh
+source "$HERE/scenarios/dropin.sh"
 # shellcheck source=scenarios/credentials.sh
 source "$HERE/scenarios/credentials.sh"
 # shellcheck source=scenarios/cache.sh

@@ -181,7 +181,7 @@ impl SdkTokenSource {
         registry: &Registry,
         identity: &Identity,
         progress: &progress::Progress,
-    ) -> Result<Login, FetchError> {
+    ) -> Result<(Login, Option<String>), FetchError> {
         let region = Region::new(registry.api_region().to_string());
         let http = progress.client(self.http_client()?);
         // No limit per attempt (the SDK's default is a 3.1 s connect
@@ -297,6 +297,9 @@ impl SdkTokenSource {
             .await?;
         }
         crate::debug!("credentials resolved from {}", identity.label);
+        // A token is no use past the session that minted it (an assumed
+        // role, a web identity, SSO role credentials): never cache it longer.
+        let credentials_expiry = credentials.expiry();
 
         let (account, api_region) = match registry {
             Registry::Private(p) => (p.account.clone(), p.region.clone()),
@@ -340,18 +343,13 @@ impl SdkTokenSource {
                     .build();
                 let client = aws_sdk_ecr::Client::from_conf(ecr_config);
                 crate::info!(
-                    "calling ecr:GetAuthorizationToken for account {} in {}",
-                    p.account,
+                    "calling ecr:GetAuthorizationToken in {} (one token for every account's registry there)",
                     p.region
                 );
-                // registryIds is deprecated upstream (a token works for every
-                // registry the principal can reach) but still scopes the answer
-                // to one entry; the Go helper sends it too.
-                #[allow(deprecated)]
-                let request = client
+                // No registryIds (deprecated): the token names the principal,
+                // and each registry's policy decides what it may read.
+                let out = client
                     .get_authorization_token()
-                    .registry_ids(p.account.clone());
-                let out = request
                     .send()
                     .await
                     .map_err(|e| sdk_error(e, &api_region, &api_error))?;
@@ -362,7 +360,15 @@ impl SdkTokenSource {
                 let token = data
                     .authorization_token()
                     .ok_or_else(|| FetchError::Empty(p.host.clone()))?;
-                Login::decode(token, expiry(data.expires_at())).map_err(FetchError::MalformedToken)
+                let default = data
+                    .proxy_endpoint()
+                    .and_then(|url| crate::registry::Registry::parse(url).ok())
+                    .filter(|r| r.cache_key() == registry.cache_key())
+                    .map(|r| r.host().to_string());
+                let login =
+                    Login::decode(token, capped(expiry(data.expires_at()), credentials_expiry))
+                        .map_err(FetchError::MalformedToken)?;
+                Ok((login, default))
             }
             Registry::Public { host } => {
                 let public_config = aws_sdk_ecrpublic::config::Builder::from(&config)
@@ -382,7 +388,10 @@ impl SdkTokenSource {
                 let token = data
                     .authorization_token()
                     .ok_or_else(|| FetchError::Empty(host.clone()))?;
-                Login::decode(token, expiry(data.expires_at())).map_err(FetchError::MalformedToken)
+                let login =
+                    Login::decode(token, capped(expiry(data.expires_at()), credentials_expiry))
+                        .map_err(FetchError::MalformedToken)?;
+                Ok((login, None))
             }
         }
     }
@@ -395,6 +404,16 @@ impl TokenSource for SdkTokenSource {
         identity: &Identity,
         deadline: Duration,
     ) -> Result<Login, FetchError> {
+        self.fetch_with_default(registry, identity, deadline)
+            .map(|(login, _)| login)
+    }
+
+    fn fetch_with_default(
+        &self,
+        registry: &Registry,
+        identity: &Identity,
+        deadline: Duration,
+    ) -> Result<(Login, Option<String>), FetchError> {
         if identity.source == SourceKind::None {
             return Err(FetchError::NoCredentials(no_credentials_hint()));
         }
@@ -432,6 +451,17 @@ fn endpoint_variant(registry: &Registry, overridden: bool) -> (bool, bool) {
     match registry {
         Registry::Private(p) if !overridden => (p.fips, p.dual_stack),
         _ => (false, false),
+    }
+}
+
+/// The token's expiry, or the credentials' when they expire sooner.
+pub(super) fn capped(token: SystemTime, credentials: Option<SystemTime>) -> SystemTime {
+    match credentials {
+        Some(c) if c < token => {
+            crate::debug!("the credentials expire before the token; caching it until they do");
+            c
+        }
+        _ => token,
     }
 }
 

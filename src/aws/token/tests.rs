@@ -52,3 +52,13 @@ fn registry_hostnames_select_the_matching_api_endpoint() {
         assert_eq!(endpoint_variant(&registry, true), (false, false));
     }
 }
+
+#[test]
+fn a_token_is_not_cached_past_the_credentials_that_minted_it() {
+    let now = SystemTime::now();
+    let token = now + Duration::from_secs(12 * 3600);
+    let session = now + Duration::from_secs(3600);
+    assert_eq!(capped(token, Some(session)), session);
+    assert_eq!(capped(token, None), token);
+    assert_eq!(capped(token, Some(token + Duration::from_secs(60))), token);
+}

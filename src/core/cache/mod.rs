@@ -1,8 +1,11 @@
 //! The on-disk token cache.
 //!
-//! Layout: `<dir>/v1/<identity fingerprint, 16 hex>/<registry host>.json`, one
-//! small JSON file per (identity, registry), written atomically (temp file +
-//! rename in the same directory). Beside each entry, `<host>.lock` serialises
+//! Layout: `<dir>/v1/<identity fingerprint, 16 hex>/<token key>.json`, one
+//! small JSON file per (identity, token key), written atomically (temp file +
+//! rename in the same directory). The key is what one token serves
+//! ([`crate::registry::Registry::cache_key`]: partition, region and endpoint
+//! variant, `dkr.ecr.us-east-1.amazonaws.com`); entries written before that,
+//! named by a registry host, are still read for their key ([`known`]). Beside each entry, `<host>.lock` serialises
 //! refreshes across processes so that N processes missing at once make one
 //! API call. One file per entry means writers of different registries never
 //! touch the same file, so no update can be lost.
@@ -33,10 +36,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 mod entry;
 mod failure;
+mod known;
+mod stored;
 
 use entry::MAX_ENTRY_BYTES;
 pub use entry::{parse_entry, CacheEntry, FORMAT_VERSION, MAX_LIFETIME, MAX_TIMESTAMP};
 pub use failure::{Failure, FIRST_BACKOFF, MAX_BACKOFF};
+pub use stored::{password_expiry, STORED_IDENTITY};
 
 use crate::identity::Identity;
 use crate::safe_fs;
@@ -192,12 +198,16 @@ impl Cache {
         })
     }
 
-    /// The entry for `host` as `identity`, if a valid one is on disk.
+    /// The entry for `host` (a token key) as `identity`, if a valid one is
+    /// on disk; for a key, else the longest-lived entry of a registry of that
+    /// key written by an earlier version (one file per registry host).
     pub fn get(&self, identity: &Identity, host: &str) -> Option<CacheEntry> {
         let dir = self
             .trusted_dir(&[VERSIONED, identity.short()], false)
             .ok()??;
-        let entry = read_entry(&dir, host)?;
+        let Some(entry) = read_entry(&dir, host) else {
+            return known::legacy_entry(&dir, identity, host);
+        };
         if entry.identity != identity.fingerprint {
             crate::debug!(
                 "cache entry {} belongs to someone else; ignoring it",
@@ -383,13 +393,15 @@ fn json_names(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The entries of one identity directory, each named after a valid registry
-/// host: the registry comes from the file name, never from the content.
+/// The entries of one identity directory, each named after a token key or
+/// (written by an earlier version) a valid registry host: the registry comes
+/// from the file name, never from the content.
 fn entries_in(dir: &Path) -> Vec<CacheEntry> {
     json_names(dir)
         .into_iter()
         .filter(|stem| {
-            crate::registry::Registry::parse(stem).is_ok_and(|r| r.host() == stem.as_str())
+            crate::registry::Registry::is_cache_key(stem)
+                || crate::registry::Registry::parse(stem).is_ok_and(|r| r.host() == stem.as_str())
         })
         .filter_map(|stem| read_entry(dir, &stem))
         .collect()

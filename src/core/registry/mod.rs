@@ -134,6 +134,35 @@ impl Registry {
         }
     }
 
+    /// What one token serves: ECR's `GetAuthorizationToken` answers for a
+    /// principal, not a registry, so a token fetched once for an identity in
+    /// a partition, region and endpoint variant (FIPS, dual-stack) opens
+    /// every account's registry there that the principal may read (the
+    /// registry's policy decides). The key is the host without its account:
+    /// `dkr.ecr.us-east-1.amazonaws.com`, `dkr-ecr-fips.us-east-1.on.aws`;
+    /// both names of ECR Public share `public.ecr.aws`.
+    pub fn cache_key(&self) -> &str {
+        match self {
+            Registry::Private(p) => p.host.split_once('.').map_or(&p.host[..], |(_, rest)| rest),
+            Registry::Public { .. } => PUBLIC_HOSTS[0],
+        }
+    }
+
+    /// The registry of `account` that the token of `key` ([`Registry::cache_key`])
+    /// serves; ECR Public for its key.
+    pub fn in_key(key: &str, account: &str) -> Option<Registry> {
+        if key == PUBLIC_HOSTS[0] {
+            return Registry::parse(key).ok();
+        }
+        let registry = Registry::parse(&format!("{account}.{key}")).ok()?;
+        (registry.cache_key() == key).then_some(registry)
+    }
+
+    /// Whether `s` is a token key ([`Registry::cache_key`]).
+    pub fn is_cache_key(s: &str) -> bool {
+        Registry::in_key(s, "000000000000").is_some_and(|r| r.cache_key() == s)
+    }
+
     /// The region whose API serves this registry (ECR Public: `us-east-1`).
     pub fn api_region(&self) -> &str {
         match self {
@@ -141,6 +170,26 @@ impl Registry {
             Registry::Public { .. } => "us-east-1",
         }
     }
+}
+
+/// Every host form this parser accepts, as kubelet `matchImages` globs
+/// (one DNS label per `*`; kubelet compares ports too, so each form comes
+/// bare and with `:443`). Letter case cannot be listed: kubelet matches it
+/// exactly, and images name ECR hosts in lower case.
+pub fn match_images() -> Vec<String> {
+    let mut bare = Vec::new();
+    for (domain, _) in DOMAINS {
+        bare.push(format!("*.dkr.ecr.*.{domain}"));
+        bare.push(format!("*.dkr.ecr-fips.*.{domain}"));
+    }
+    for (domain, _) in DUAL_STACK_DOMAINS {
+        bare.push(format!("*.dkr-ecr.*.{domain}"));
+        bare.push(format!("*.dkr-ecr-fips.*.{domain}"));
+    }
+    bare.extend(PUBLIC_HOSTS.iter().map(|h| h.to_string()));
+    let with_port: Vec<String> = bare.iter().map(|h| format!("{h}:443")).collect();
+    bare.extend(with_port);
+    bare
 }
 
 /// The host of a private registry of `account` in `region`, in the domain of

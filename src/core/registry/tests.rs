@@ -204,3 +204,55 @@ fn names_that_look_like_ecr_are_told_apart_from_plainly_other_hosts() {
         e.reason
     );
 }
+
+#[test]
+fn one_token_key_per_partition_region_and_endpoint_variant() {
+    let key = |h: &str| Registry::parse(h).unwrap().cache_key().to_string();
+    #[rustfmt::skip]
+    let rows = [
+        ("three accounts, one region: one key", "111111111111.dkr.ecr.us-east-1.amazonaws.com", "dkr.ecr.us-east-1.amazonaws.com"),
+        ("another account, same key", "222222222222.dkr.ecr.us-east-1.amazonaws.com", "dkr.ecr.us-east-1.amazonaws.com"),
+        ("another region", "111111111111.dkr.ecr.eu-west-1.amazonaws.com", "dkr.ecr.eu-west-1.amazonaws.com"),
+        ("FIPS is its own variant", "111111111111.dkr.ecr-fips.us-east-1.amazonaws.com", "dkr.ecr-fips.us-east-1.amazonaws.com"),
+        ("dual-stack is its own variant", "111111111111.dkr-ecr.us-east-1.on.aws", "dkr-ecr.us-east-1.on.aws"),
+        ("China", "111111111111.dkr.ecr.cn-north-1.amazonaws.com.cn", "dkr.ecr.cn-north-1.amazonaws.com.cn"),
+        ("ECR Public", "public.ecr.aws", "public.ecr.aws"),
+        ("ECR Public's other name shares its token", "ecr-public.aws.com", "public.ecr.aws"),
+    ];
+    for (name, host, want) in rows {
+        assert_eq!(key(host), want, "{name}");
+        assert!(Registry::is_cache_key(want), "{name}");
+    }
+    let back = Registry::in_key("dkr.ecr.us-east-1.amazonaws.com", "333333333333").unwrap();
+    assert_eq!(back.host(), "333333333333.dkr.ecr.us-east-1.amazonaws.com");
+    assert!(!Registry::is_cache_key(
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    ));
+    assert!(!Registry::is_cache_key("ecr-public.aws.com"));
+    assert!(!Registry::is_cache_key("example.com"));
+}
+
+#[test]
+fn every_match_images_glob_names_hosts_this_parser_accepts() {
+    let globs = match_images();
+    assert!(globs.contains(&"ecr-public.aws.com".to_string()));
+    assert!(globs.contains(&"*.dkr-ecr-fips.*.on.aws:443".to_string()));
+    for glob in &globs {
+        let host = glob
+            .replacen("*", "123456789012", 1)
+            .replacen("*", "us-east-1", 1);
+        // Regions of each partition: the glob's domain decides which.
+        let ok = [
+            "us-east-1",
+            "cn-north-1",
+            "eusc-de-east-1",
+            "us-iso-east-1",
+            "us-isob-east-1",
+            "eu-isoe-west-1",
+            "us-isof-south-1",
+        ]
+        .iter()
+        .any(|r| Registry::parse(&host.replace("us-east-1", r)).is_ok());
+        assert!(ok, "{glob}");
+    }
+}

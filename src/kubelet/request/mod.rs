@@ -44,8 +44,8 @@ pub struct Request {
     /// The ECR registry of the image (through an alias, if one applies).
     pub registry: Registry,
     /// The key of the response's `auth` map: the image's registry as kubelet
-    /// matches it (the ECR host, or the aliased host as the image names it,
-    /// `docker.io` for Docker Hub images).
+    /// matches it, case-sensitively and with its port: the host as the image
+    /// writes it (`docker.io` for Docker Hub images).
     pub auth_host: String,
     /// The pod's service-account token, if kubelet sent one.
     pub service_account_token: Option<Secret>,
@@ -161,8 +161,8 @@ pub fn image_registry(image: &str) -> Result<Registry> {
     image_registry_with(image, &MapFile::default()).map(|(_, registry)| registry)
 }
 
-/// The registry of an image as kubelet names it (its first component,
-/// lower-cased, or `docker.io` for a Docker Hub image), and the ECR registry
+/// The registry of an image as kubelet names it (its first component as
+/// written, letter case and port kept, or `docker.io` for a Docker Hub image), and the ECR registry
 /// that serves it: itself, or through an alias of `config`.
 pub fn image_registry_with(image: &str, config: &MapFile) -> Result<(String, Registry)> {
     // Echo at most 200 characters of the image, escaped.
@@ -186,8 +186,9 @@ pub fn image_registry_with(image: &str, config: &MapFile) -> Result<(String, Reg
         };
     };
     match crate::resolve::registry_for(first, config) {
-        Ok((registry, None)) => Ok((registry.host().to_string(), registry)),
-        Ok((registry, Some(_))) => Ok((first.to_ascii_lowercase(), registry)),
+        // kubelet matches the `auth` key against the image's host
+        // case-sensitively and port included: key it as written.
+        Ok((registry, _)) => Ok((first.to_string(), registry)),
         Err(e) => Err(NotEcr {
             reason: format!("{} (image \"{shown}\")", e.reason),
         }

@@ -253,10 +253,25 @@ fn aliases_make_other_hosts_and_docker_hub_pullable() {
         ("docker.io/library/nginx:1", "docker.io", HOST),
         (
             "Hub.Mirror.Internal:5000/app",
-            "hub.mirror.internal:5000",
+            "Hub.Mirror.Internal:5000",
             "public.ecr.aws",
         ),
         (&format!("{HOST}/app") as &str, HOST, HOST),
+        (
+            "123456789012.dkr.ecr.US-EAST-1.amazonaws.com/app",
+            "123456789012.dkr.ecr.US-EAST-1.amazonaws.com",
+            HOST,
+        ),
+        (
+            &format!("{HOST}:443/app:1") as &str,
+            &format!("{HOST}:443") as &str,
+            HOST,
+        ),
+        (
+            "ECR-Public.AWS.com/lib/app",
+            "ECR-Public.AWS.com",
+            "ecr-public.aws.com",
+        ),
     ] {
         let r = parse_request_with(&v1(image), &config).unwrap();
         assert_eq!(

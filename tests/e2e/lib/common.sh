@@ -25,7 +25,7 @@ OTHER_HOST6=other6.e2e.test           # the same registry on [::1]:5443 (for doc
 OTHER_REG6="$OTHER_HOST6:5443"
 
 HOST_A="$ACCT_A.dkr.ecr.us-east-1.amazonaws.com"
-HOST_B="$ACCT_B.dkr.ecr.us-east-1.amazonaws.com"   # served by account A's registry
+HOST_B="$ACCT_B.dkr.ecr.us-east-1.amazonaws.com"   # served by account A's registry (which refuses B's principals)
 HOST_FIPS="$ACCT_A.dkr.ecr-fips.us-east-1.amazonaws.com"
 HOST_CN="$ACCT_A.dkr.ecr.cn-north-1.amazonaws.com.cn"
 HOST_GOV="$ACCT_A.dkr.ecr.us-gov-west-1.amazonaws.com"
