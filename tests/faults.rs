@@ -379,16 +379,13 @@ fn a_corrupt_entry_is_reported_once_when_replaced() {
     env.get(REGISTRY).secret();
     let file = env.cache_files()[0].clone();
     std::fs::write(&file, b"{\"version\":1,\"regis").unwrap();
-    assert!(file
-        .display()
-        .to_string()
-        .ends_with(".dkr.ecr.us-east-1.amazonaws.com.json"));
+    assert!(file.ends_with(format!("{KEY}.json")), "{}", file.display());
     let run = env.get(REGISTRY);
     assert_eq!(run.code, 0, "{run:#?}");
     // (The directory part may be masked: test paths look like secrets to the scrubber.)
     assert!(
         run.stderr
-            .contains(".dkr.ecr.us-east-1.amazonaws.com.json is not valid JSON")
+            .contains(&format!("{KEY}.json is not valid JSON"))
             && run.stderr.contains("replaced"),
         "{run:#?}"
     );
@@ -419,7 +416,7 @@ fn killed_writes_leave_no_named_temp_file() {
     };
     // A temp file a killed write left (the name a write uses between linking
     // and renaming), however recent, goes with the next write under the lock.
-    let planted = dir.join(format!(".tmp-{REGISTRY}.json-1-0-0"));
+    let planted = dir.join(format!(".tmp-{KEY}.json-1-0-0"));
     std::fs::write(&planted, "{\"password\":\"left behind\"}").unwrap();
     let mut sigkilled = 0;
     for i in 0..20u64 {
