@@ -1,11 +1,9 @@
 //! The token cache through the built binary: hits, refreshes, identities,
 //! damage, permissions and racing processes.
 
-mod common;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 
 fn now() -> u64 {
     SystemTime::now()
@@ -65,11 +63,19 @@ fn refresh_after_half_the_lifetime() {
 #[test]
 fn short_lived_tokens_refresh_at_half_life() {
     let env = TestEnv::new();
-    env.ecr.set_default(Reply::Token(Duration::from_secs(4)));
+    env.ecr.set_default(Reply::Token(Duration::from_secs(40)));
     env.get(REGISTRY).secret();
     env.get(REGISTRY).secret();
     assert_eq!(env.ecr.count(), 1);
-    std::thread::sleep(Duration::from_millis(2100));
+    // 21 s later (the entry moved back in time instead of sleeping): past
+    // half of its 40 s life, 19 s before it expires.
+    let files = env.cache_files();
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    for field in ["requested_at", "expires_at"] {
+        v[field] = (v[field].as_u64().unwrap() - 21).into();
+    }
+    std::fs::write(&files[0], serde_json::to_vec(&v).unwrap()).unwrap();
     env.get(REGISTRY).secret();
     assert_eq!(env.ecr.count(), 2);
 }

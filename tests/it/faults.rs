@@ -5,14 +5,12 @@
 //!
 //! One row per case of the table in the README's "When the API misbehaves".
 
-mod common;
-
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::Child;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 
 fn now() -> u64 {
     SystemTime::now()
@@ -336,7 +334,7 @@ fn a_reset_connection_is_retried() {
 fn the_deadline_error_says_what_was_slow() {
     // Connected, request sent, no answer: raising the deadline may help.
     let mut env = TestEnv::new();
-    let silent = common::fake_ecr::silent_listener();
+    let silent = crate::common::fake_ecr::silent_listener();
     env.set("AWS_ECR_TIMEOUT", "2");
     env.set("AWS_ENDPOINT_URL_ECR", &format!("http://{silent}"));
     let run = env.get(REGISTRY);
@@ -361,7 +359,7 @@ fn the_deadline_error_says_what_was_slow() {
 #[test]
 fn the_deadline_error_names_an_unanswered_connection() {
     let mut env = TestEnv::new();
-    let addr = common::fake_ecr::unanswering_listener();
+    let addr = crate::common::fake_ecr::unanswering_listener();
     env.set("AWS_ECR_TIMEOUT", "2");
     env.set("AWS_ENDPOINT_URL_ECR", &format!("https://{addr}"));
     let run = env.get(REGISTRY);
@@ -379,16 +377,13 @@ fn a_corrupt_entry_is_reported_once_when_replaced() {
     env.get(REGISTRY).secret();
     let file = env.cache_files()[0].clone();
     std::fs::write(&file, b"{\"version\":1,\"regis").unwrap();
-    assert!(file
-        .display()
-        .to_string()
-        .ends_with(".dkr.ecr.us-east-1.amazonaws.com.json"));
+    assert!(file.ends_with(format!("{KEY}.json")), "{}", file.display());
     let run = env.get(REGISTRY);
     assert_eq!(run.code, 0, "{run:#?}");
     // (The directory part may be masked: test paths look like secrets to the scrubber.)
     assert!(
         run.stderr
-            .contains(".dkr.ecr.us-east-1.amazonaws.com.json is not valid JSON")
+            .contains(&format!("{KEY}.json is not valid JSON"))
             && run.stderr.contains("replaced"),
         "{run:#?}"
     );
@@ -419,7 +414,7 @@ fn killed_writes_leave_no_named_temp_file() {
     };
     // A temp file a killed write left (the name a write uses between linking
     // and renaming), however recent, goes with the next write under the lock.
-    let planted = dir.join(format!(".tmp-{REGISTRY}.json-1-0-0"));
+    let planted = dir.join(format!(".tmp-{KEY}.json-1-0-0"));
     std::fs::write(&planted, "{\"password\":\"left behind\"}").unwrap();
     let mut sigkilled = 0;
     for i in 0..20u64 {
