@@ -240,29 +240,11 @@ fn racing_processes_make_one_call() {
     let env = TestEnv::new();
     env.ecr.set_delay(Duration::from_millis(500));
     let children: Vec<_> = (0..32)
-        .map(|_| {
-            let mut cmd = env.command(&["get"]);
-            let mut child = cmd.spawn().unwrap();
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(REGISTRY.as_bytes())
-                .unwrap();
-            child
-        })
+        .map(|_| spawn(env.command(&["get"]), REGISTRY.as_bytes()))
         .collect();
     let expected = FakeEcr::password("123456789012", AKID, 1);
     for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(v["Secret"], expected.as_str());
+        assert_eq!(child.wait(LIMIT).secret(), expected);
     }
     assert_eq!(env.ecr.count(), 1);
 }
@@ -301,15 +283,11 @@ fn concurrent_writes_of_different_registries_all_land() {
         .collect();
     let children: Vec<_> = hosts
         .iter()
-        .map(|h| {
-            let mut child = env.command(&["get"]).spawn().unwrap();
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(h.as_bytes()).unwrap();
-            child
-        })
+        .map(|h| spawn(env.command(&["get"]), h.as_bytes()))
         .collect();
     for child in children {
-        assert!(child.wait_with_output().unwrap().status.success());
+        let run = child.wait(LIMIT);
+        assert_eq!(run.code, 0, "{run:#?}");
     }
     assert_eq!(env.cache_files().len(), 16);
     let listed: serde_json::Value = serde_json::from_str(&env.run(&["list"], "").stdout).unwrap();

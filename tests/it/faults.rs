@@ -75,19 +75,10 @@ fn spawn_get(env: &TestEnv) -> (Instant, Child) {
 
 /// `n` racing `get`s: each one's run.
 fn race(env: &TestEnv, n: usize) -> Vec<Run> {
-    let children: Vec<_> = (0..n).map(|_| spawn_get(env)).collect();
-    children
-        .into_iter()
-        .map(|(start, child)| {
-            let out = child.wait_with_output().unwrap();
-            Run {
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-                code: out.status.code().unwrap_or(-1),
-                elapsed: start.elapsed(),
-            }
-        })
-        .collect()
+    let children: Vec<_> = (0..n)
+        .map(|_| spawn(env.command(&["get"]), REGISTRY.as_bytes()))
+        .collect();
+    children.into_iter().map(|c| c.wait(LIMIT)).collect()
 }
 
 fn slowest(runs: &[Run]) -> Duration {

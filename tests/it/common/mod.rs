@@ -188,26 +188,58 @@ pub fn run_command(cmd: Command, stdin: &[u8]) -> Run {
 /// closed), killing it (and failing) past `limit`. The one process runner:
 /// stdout and stderr are drained while it runs, so a chatty child cannot
 /// block on a full pipe.
-pub fn bounded(mut cmd: Command, stdin: &[u8], limit: Duration) -> Run {
+pub fn bounded(cmd: Command, stdin: &[u8], limit: Duration) -> Run {
+    spawn(cmd, stdin).wait(limit)
+}
+
+/// A process started by [`spawn`], for tests that race several.
+pub struct Spawned {
+    /// The process (to kill it, say).
+    pub child: Child,
+    start: Instant,
+    what: String,
+    writer: std::thread::JoinHandle<()>,
+}
+
+/// Starts `cmd` with piped stdio and writes `stdin` to it from a thread,
+/// then closes it.
+pub fn spawn(mut cmd: Command, stdin: &[u8]) -> Spawned {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    let start = Instant::now();
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     let mut input = child.stdin.take().expect("stdin");
     let data = stdin.to_vec();
     let writer = std::thread::spawn(move || {
         let _ = input.write_all(&data);
     });
-    let run = wait_bounded(child, limit, &format!("{cmd:?}"));
-    let _ = writer.join();
-    run
+    Spawned {
+        child,
+        start,
+        what: format!("{cmd:?}"),
+        writer,
+    }
+}
+
+impl Spawned {
+    /// Waits for it to exit, killing it (and failing) past `limit` from its
+    /// start; `elapsed` counts from its start.
+    pub fn wait(self, limit: Duration) -> Run {
+        let run = collect(self.child, self.start, limit, &self.what);
+        let _ = self.writer.join();
+        run
+    }
 }
 
 /// Waits for `child` (spawned with piped stdout and stderr) to exit, killing
 /// it (and failing, naming `what`) past `limit`; its stdin, if any, stays
 /// open until it exits. `elapsed` counts from this call.
-pub fn wait_bounded(mut child: Child, limit: Duration, what: &str) -> Run {
-    let start = Instant::now();
+pub fn wait_bounded(child: Child, limit: Duration, what: &str) -> Run {
+    collect(child, Instant::now(), limit, what)
+}
+
+fn collect(mut child: Child, start: Instant, limit: Duration, what: &str) -> Run {
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut v = Vec::new();
