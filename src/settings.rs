@@ -47,6 +47,13 @@ pub struct Settings {
     pub problems: Vec<String>,
 }
 
+/// The user's home directory: `HOME` on Unix (else the password database),
+/// `USERPROFILE` on Windows (else the profile directory), as std finds it.
+/// An empty value is no home directory.
+fn home_dir() -> Option<PathBuf> {
+    std::env::home_dir().filter(|h| !h.as_os_str().is_empty())
+}
+
 impl Settings {
     /// Reads the process environment: the only place that does.
     pub fn from_env() -> Settings {
@@ -55,7 +62,7 @@ impl Settings {
             (k.starts_with("AWS_") || OTHER_VARS.contains(&k.as_str()))
                 .then(|| Some((k, v.into_string().ok()?)))?
         });
-        let mut s = Settings::from_vars(vars, dirs::home_dir());
+        let mut s = Settings::from_vars(vars, home_dir());
         s.path = std::env::var_os("PATH");
         s.aws_names = std::env::vars_os()
             .map(|(k, _)| k)

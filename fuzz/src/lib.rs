@@ -2,7 +2,7 @@
 //!
 //! Each function takes the fuzzer's raw bytes and panics when a property is
 //! broken (libFuzzer records a panic as a crash). The same file is compiled
-//! into the main crate's `tests/fuzz_regressions.rs` (through `#[path]`), which
+//! into the main crate's `tests/it/fuzz_regressions.rs` (through `#[path]`), which
 //! feeds it every file of `fuzz/seeds/<target>/` and `fuzz/regressions/<target>/`,
 //! so a crash found once stays a failing test until the source is fixed.
 //!

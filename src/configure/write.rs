@@ -1,11 +1,12 @@
-//! Writing an edited config file: atomically (a temp file in the same
-//! directory, renamed over the target), keeping the target's mode and owner,
+//! Writing an edited config file: atomically (`safe_fs::replace_file`: a new
+//! file in the same directory, renamed over the target), keeping the target's mode and owner,
 //! with the previous content saved as `<file>.bak`; or, for a dry run, the
 //! diff instead.
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use crate::support::safe_fs;
 
 use super::{diff, ConfigureError, HomeOwner, Plan};
 
@@ -136,44 +137,18 @@ fn existing_mode(_: &Path) -> Option<u32> {
     None
 }
 
-/// Writes `content` to a temp file next to `path` with `mode` (and, when it
-/// differs from ours and we may, `owner`), then renames it over `path`:
-/// readers see the old or the new content, never a mix.
+/// Writes `content` over `path` atomically with `mode` and (when it differs
+/// from ours and we may) `owner`: [`safe_fs::replace_file`], the writer the
+/// cache uses.
 fn write_atomically(
     path: &Path,
     content: &[u8],
     mode: u32,
     owner: Option<&(u32, u32)>,
 ) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+    let perms = safe_fs::Perms {
+        mode,
+        owner: owner.copied(),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ecr-login-configure-")
-        .tempfile_in(dir)?;
-    tmp.write_all(content)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        use std::os::unix::fs::PermissionsExt;
-        let file = tmp.as_file();
-        if let Some(&(uid, gid)) = owner {
-            let now = file.metadata()?;
-            if (now.uid(), now.gid()) != (uid, gid) {
-                // Only root may give a file away; anyone else writes it as
-                // themselves, as before.
-                match std::os::unix::fs::fchown(file, Some(uid), Some(gid)) {
-                    Err(e) if now.uid() == 0 => return Err(e),
-                    _ => {}
-                }
-            }
-        }
-        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-    }
-    #[cfg(not(unix))]
-    let _ = (mode, owner);
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    safe_fs::replace_file(path, content, perms)
 }

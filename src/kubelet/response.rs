@@ -40,7 +40,8 @@ pub fn go_duration(d: Duration) -> String {
 pub struct AuthConfig {
     /// Registry user name (`AWS`).
     pub username: String,
-    /// Registry password.
+    /// Registry password (the answer to the kubelet: explicitly).
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub password: Secret,
 }
 

@@ -37,7 +37,8 @@ pub struct CacheEntry {
     pub identity_label: String,
     /// Registry user name (`AWS`).
     pub username: String,
-    /// Registry password.
+    /// Registry password (written to the cache file: explicitly).
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub password: Secret,
     /// When the token was requested, seconds since the epoch.
     pub requested_at: u64,

@@ -11,19 +11,21 @@
 //! caller warns once ([`warn_once`]) and carries on without it. Nothing here
 //! changes the mode or owner of anything that already exists; new directories
 //! are 0700, new files 0600, and [`write_atomic`] is the one way to replace a
-//! file (an unnamed or temp file, then rename).
+//! file (an unnamed or temp file, then rename); [`replace_file`] is the same
+//! writer for a file outside the cache, with the mode and owner it had.
 //!
 //! Files the helper obeys rather than caches (its config file) are read by
 //! [`read_obeyed`]: the same rule with root accepted as an owner, and the
 //! caller refuses (stops) instead of carrying on.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 mod obeyed;
+mod write;
 pub use obeyed::read_obeyed;
+pub use write::{replace_file, write_atomic, write_atomic_locked, Perms};
 
 /// Why a path is not trusted, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -455,139 +457,6 @@ pub fn why_unreadable(e: &io::Error) -> String {
     match untrusted(e).map(|u| &u.why) {
         Some(Why::NotRegular(kind)) => format!("a {kind}, not a regular file"),
         _ => e.to_string(),
-    }
-}
-
-/// Temp files of writes cut short (`.tmp-*`) older than this are removed.
-const STALE_TEMP: Duration = Duration::from_secs(600);
-
-/// Replaces `dir/name` with `bytes` atomically, never through a planted
-/// link: the content goes into a new 0600 file, synced, then renamed over
-/// `name` (which replaces a planted link instead of following it). On Linux
-/// the file is unnamed while it is written (`O_TMPFILE`), so a process killed
-/// midway leaves nothing behind; it gets a temp name only between `linkat`
-/// and `rename`. Elsewhere (or where the file system has no `O_TMPFILE`) it
-/// is a named temp file, created exclusively. Removes temp files that earlier
-/// writes, killed midway, left behind (once older than 10 minutes: another
-/// process may be writing the same name).
-pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    remove_stale_temp_files(dir, None);
-    write_new(dir, name, bytes)
-}
-
-/// [`write_atomic`] for a caller that holds the lock of `name` (so that no
-/// other process is writing it): every temp file of `name` left behind is
-/// removed, whatever its age.
-pub fn write_atomic_locked(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    remove_stale_temp_files(dir, Some(name));
-    write_new(dir, name, bytes)
-}
-
-fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    match write_unnamed(dir, name, bytes) {
-        Ok(()) => return Ok(()),
-        // No O_TMPFILE here (an old kernel, a file system without it), or no /proc.
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL | libc::ENOENT)
-            ) => {}
-        Err(e) => return Err(e),
-    }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&temp_prefix(name))
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(dir.join(name)).map_err(|e| e.error)?;
-    Ok(())
-}
-
-/// The prefix of `name`'s temp files.
-fn temp_prefix(name: &str) -> String {
-    format!(".tmp-{name}-")
-}
-
-#[cfg(target_os = "linux")]
-fn write_unnamed(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::io::AsRawFd;
-    let mut file = OpenOptions::new()
-        .write(true)
-        .mode(0o600)
-        .custom_flags(libc::O_TMPFILE)
-        .open(dir)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    let fd_path = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
-        .map_err(io::Error::other)?;
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    for _ in 0..16 {
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let tmp = dir.join(format!(
-            "{}{}-{nanos:x}-{n}",
-            temp_prefix(name),
-            std::process::id()
-        ));
-        let tmp_c = std::ffi::CString::new(tmp.as_os_str().as_bytes()).map_err(io::Error::other)?;
-        // SAFETY: two valid NUL-terminated paths; linkat only reads them.
-        let linked = unsafe {
-            libc::linkat(
-                libc::AT_FDCWD,
-                fd_path.as_ptr(),
-                libc::AT_FDCWD,
-                tmp_c.as_ptr(),
-                libc::AT_SYMLINK_FOLLOW,
-            )
-        };
-        if linked != 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::AlreadyExists {
-                continue;
-            }
-            return Err(e);
-        }
-        return std::fs::rename(&tmp, dir.join(name)).inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        });
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        "no free temp file name",
-    ))
-}
-
-/// Removes the temp files of writes cut short: those of `mine` (a name whose
-/// lock the caller holds) whatever their age, the others once stale.
-fn remove_stale_temp_files(dir: &Path, mine: Option<&str>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mine = mine.map(temp_prefix);
-    for e in entries.flatten() {
-        let file_name = e.file_name();
-        let file_name = file_name.to_string_lossy();
-        if !file_name.starts_with(".tmp-") {
-            continue;
-        }
-        // DirEntry::metadata does not follow links; remove_file unlinks the
-        // name only.
-        let old = mine
-            .as_ref()
-            .is_some_and(|p| file_name.starts_with(p.as_str()))
-            || e.metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > STALE_TEMP);
-        if old {
-            let _ = std::fs::remove_file(e.path());
-        }
     }
 }
 

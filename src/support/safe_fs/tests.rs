@@ -140,3 +140,35 @@ fn a_locked_write_removes_its_temp_files_whatever_their_age() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// `replace_file` (configure's writer) is the same writer with the mode
+/// asked for: it replaces a planted link, and leaves another program's
+/// temp files in that directory alone, however old.
+#[test]
+fn replace_file_gives_the_mode_and_touches_no_other_temp_file() {
+    let d = tempfile::tempdir().unwrap();
+    let outside = d.path().join("outside");
+    std::fs::write(&outside, "keep").unwrap();
+    let target = d.path().join("config.json");
+    std::os::unix::fs::symlink(&outside, &target).unwrap();
+    let theirs = d.path().join(".tmp-other-program");
+    std::fs::write(&theirs, "theirs").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&theirs)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let perms = Perms {
+        mode: 0o644,
+        owner: None,
+    };
+    replace_file(&target, b"{}", perms).unwrap();
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "{}");
+    let meta = std::fs::symlink_metadata(&target).unwrap();
+    assert!(meta.is_file());
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o644);
+    assert!(theirs.exists());
+}

@@ -1,11 +1,9 @@
 //! Issue 6: the registry → profile / role map, MFA for assume-role profiles,
 //! and `doctor`.
 
-mod common;
-
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::common::*;
 
 const OTHER: &str = "210987654321.dkr.ecr.eu-west-1.amazonaws.com";
 
@@ -358,33 +356,9 @@ fn spawn_silent_pty_get(env: &TestEnv) -> std::process::Child {
     child
 }
 
+/// A pty `get` may take this long before it counts as ignoring its deadline.
 #[cfg(target_os = "linux")]
-fn wait_bounded(mut child: std::process::Child) -> (Run, std::time::Duration) {
-    use std::io::Read;
-    let start = std::time::Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > std::time::Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("the helper ignored its deadline");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    let elapsed = start.elapsed();
-    drop(child.stdin.take());
-    let (mut out, mut err) = (String::new(), String::new());
-    let _ = child.stdout.take().unwrap().read_to_string(&mut out);
-    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-    let run = Run {
-        stdout: out,
-        stderr: err,
-        code: status.code().unwrap_or(-1),
-        elapsed,
-    };
-    (run, elapsed)
-}
+const PTY_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[cfg(target_os = "linux")]
 #[test]
@@ -392,7 +366,8 @@ fn the_mfa_prompt_obeys_the_deadline() {
     let mut env = TestEnv::new();
     with_profiles(&mut env);
     env.set("AWS_PROFILE", "mfa").set("AWS_ECR_TIMEOUT", "2");
-    let (run, elapsed) = wait_bounded(spawn_silent_pty_get(&env));
+    let run = wait_bounded(spawn_silent_pty_get(&env), PTY_LIMIT, "the pty get");
+    let elapsed = run.elapsed;
     assert!(run.stdout.contains("MFA code for"), "{run:#?}");
     assert_ne!(run.code, 0, "{run:#?}");
     assert!(
@@ -410,10 +385,19 @@ fn the_mfa_prompt_obeys_the_deadline() {
 fn a_second_get_waits_for_the_first_prompts_session() {
     let mut env = TestEnv::new();
     with_profiles(&mut env);
-    env.set("AWS_PROFILE", "mfa").set("AWS_ECR_TIMEOUT", "10");
+    let log = env.dir.path().join("helper.log");
+    env.set("AWS_PROFILE", "mfa")
+        .set("AWS_ECR_TIMEOUT", "10")
+        .set("AWS_ECR_LOG", "info")
+        .set("AWS_ECR_LOG_FILE", &log.display().to_string());
     let lock = hold_mfa_lock(&env);
     let child = spawn_silent_pty_get(&env);
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // The second get has found the prompt lock taken and waits for it.
+    wait_until(
+        PTY_LIMIT,
+        "the second get to wait for the prompt lock",
+        || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("waiting for its session")),
+    );
     // The first process keeps its session, then releases the lock.
     let expires = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -441,7 +425,7 @@ fn a_second_get_waits_for_the_first_prompts_session() {
         f.write_all(session.to_string().as_bytes()).unwrap();
     }
     drop(lock);
-    let (run, _) = wait_bounded(child);
+    let run = wait_bounded(child, PTY_LIMIT, "the pty get");
     assert!(
         !run.stdout.contains("MFA code for"),
         "a second prompt: {run:#?}"
@@ -467,7 +451,8 @@ fn waiting_for_another_prompt_ends_at_the_deadline() {
     with_profiles(&mut env);
     env.set("AWS_PROFILE", "mfa").set("AWS_ECR_TIMEOUT", "2");
     let _lock = hold_mfa_lock(&env);
-    let (run, elapsed) = wait_bounded(spawn_silent_pty_get(&env));
+    let run = wait_bounded(spawn_silent_pty_get(&env), PTY_LIMIT, "the pty get");
+    let elapsed = run.elapsed;
     assert!(!run.stdout.contains("MFA code for"), "{run:#?}");
     assert_ne!(run.code, 0, "{run:#?}");
     assert!(

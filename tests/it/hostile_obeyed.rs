@@ -12,18 +12,16 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
-
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use common::fake_ecr::iso8601;
-use common::*;
+use crate::common::fake_ecr::iso8601;
+use crate::common::*;
 
 /// The other local user who plants things (when this runs as root).
 const ATTACKER: u32 = 4242;
@@ -74,52 +72,12 @@ fn plant_fifo(path: &Path) {
     assert!(status.success(), "mkfifo {}", path.display());
 }
 
-/// Runs `cmd` to completion, killing it (and failing) past [`LIMIT`].
-fn bounded(mut cmd: Command, stdin: &[u8]) -> Run {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("spawn");
-    let mut input = child.stdin.take().expect("stdin");
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{cmd:?} still running after {LIMIT:?}: it hangs");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let _ = writer.join();
-    Run {
-        stdout: String::from_utf8_lossy(&out.join().unwrap()).into_owned(),
-        stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
-        code: status.code().unwrap_or(-1),
-        elapsed: start.elapsed(),
-    }
-}
-
 fn get(env: &TestEnv) -> Run {
-    bounded(env.command(&["get"]), format!("{REGISTRY}\n").as_bytes())
+    bounded(
+        env.command(&["get"]),
+        format!("{REGISTRY}\n").as_bytes(),
+        LIMIT,
+    )
 }
 
 /// The helper as `args` under a pseudo-terminal (util-linux `script`),
@@ -130,7 +88,7 @@ fn in_pty(env: &TestEnv, args: &str, typed: &str) -> Run {
     cmd.args(["-qefc", &format!("{BIN} {args}"), "/dev/null"])
         .env_clear()
         .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))));
-    bounded(cmd, typed.as_bytes())
+    bounded(cmd, typed.as_bytes(), LIMIT)
 }
 
 /// `get` with no controlling terminal (no MFA prompt is possible).
@@ -142,7 +100,7 @@ fn get_without_terminal(env: &TestEnv) -> Run {
         .arg("get")
         .env_clear()
         .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))));
-    bounded(cmd, format!("{REGISTRY}\n").as_bytes())
+    bounded(cmd, format!("{REGISTRY}\n").as_bytes(), LIMIT)
 }
 
 /// Failed at once (well within the deadline), with "not found" on stdout,
@@ -277,7 +235,7 @@ fn fifo_sso_cache_file_does_not_hang_get() {
         ],
         "sso cache",
     );
-    let run = bounded(env.command(&["doctor", REGISTRY]), b"");
+    let run = bounded(env.command(&["doctor", REGISTRY]), b"", LIMIT);
     assert!(run.elapsed < DEADLINE, "doctor: {run:#?}");
     assert!(
         run.stdout.contains("a FIFO, not a regular file"),
@@ -308,7 +266,7 @@ impl FakePodIdentity {
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stream.try_clone().unwrap());
                     let mut stream = stream;
-                    while let Some(req) = common::http::read_request(&mut reader) {
+                    while let Some(req) = crate::common::http::read_request(&mut reader) {
                         let token = req.header("authorization").unwrap_or_default().to_string();
                         seen.lock().unwrap().push(token.clone());
                         let akid = match token.as_str() {

@@ -5,12 +5,10 @@
 
 // The harness re-exports items that only some test files use.
 #[allow(unused_imports)]
-mod common;
-
 use std::path::PathBuf;
 use std::process::Output;
 
-use common::*;
+use crate::common::*;
 
 const ALIAS: &str = "registry.example.com";
 

@@ -3,13 +3,11 @@
 //! it is about to expire, one stderr line naming `aws login --profile P` when
 //! it has expired for good, and `doctor` explaining it.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
-use common::fake_ecr::iso8601;
-use common::fake_sso::*;
-use common::*;
+use crate::common::fake_ecr::iso8601;
+use crate::common::fake_sso::*;
+use crate::common::*;
 
 const ARN: &str = "arn:aws:iam::123456789012:user/Admin";
 const PLANTED_AKID: &str = "ASIALOGINPLANTED";

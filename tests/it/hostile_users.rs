@@ -6,22 +6,21 @@
 //!
 //! The suite runs as root and acts as other users with `setpriv --reuid=N
 //! --regid=N --clear-groups` and fixed numeric ids that need no account
-//! ([`ATTACKER`], [`VICTIM`]); the victim is root or [`VICTIM`]. Without
-//! root (or without `setpriv`) each case is skipped with a message. Every run
+//! ([`ATTACKER`], [`VICTIM`]); the victim is root or [`VICTIM`]. Those
+//! cases are `#[ignore = "needs root"]` (`scripts/test` runs them as root
+//! with `--include-ignored`); run otherwise, they fail. Every run
 //! of the helper is bounded ([`LIMIT`]) so that a hang fails the case instead
 //! of the suite.
 
 #![cfg(target_os = "linux")]
 
-mod common;
-
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 
 /// The other local user who plants things.
 const ATTACKER: u32 = 4242;
@@ -116,17 +115,10 @@ fn setpriv_args(uid: u32) -> Vec<String> {
 }
 
 impl World {
-    /// `None` (with a message) unless this runs as root with `setpriv`.
-    fn new(case: &str) -> Option<World> {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipped {case}: acting as other users needs root (CI runs as root)");
-            return None;
-        }
-        if Command::new("setpriv").arg("--version").output().is_err() {
-            eprintln!("skipped {case}: setpriv (util-linux) is not installed");
-            return None;
-        }
+    /// A world where root plays the users (panics unless this runs as root
+    /// with `setpriv`: the tests that use it are `#[ignore = "needs root"]`).
+    fn new() -> World {
+        needs_root();
         let mut env = TestEnv::new();
         env.set("AWS_ECR_TIMEOUT", &DEADLINE.as_secs().to_string());
         set_mode(env.dir.path(), 0o755);
@@ -136,12 +128,12 @@ impl World {
         let outside = env.dir.path().join("etc");
         std::fs::create_dir(&outside).unwrap();
         set_mode(&outside, 0o755);
-        Some(World {
+        World {
             env,
             bin: shared_binary(),
             shared,
             outside,
-        })
+        }
     }
 
     /// The stand-in for `/etc/nologin`: must never come into existence.
@@ -155,7 +147,7 @@ impl World {
         cmd.args(setpriv_args(uid))
             .args(["sh", "-c", script, "sh"])
             .args(args);
-        let run = bounded(cmd, b"");
+        let run = bounded(cmd, b"", LIMIT);
         assert_eq!(run.code, 0, "as uid {uid}: {script}: {run:#?}");
     }
 
@@ -178,7 +170,7 @@ impl World {
     }
 
     fn run(&self, who: Who, args: &[&str], stdin: &str, vars: &[(&str, &str)]) -> Run {
-        bounded(self.command(who, args, vars), stdin.as_bytes())
+        bounded(self.command(who, args, vars), stdin.as_bytes(), LIMIT)
     }
 
     /// `get` of [`REGISTRY`] as `who` with the cache in `cache`.
@@ -280,50 +272,6 @@ fn assert_warned_once(run: &Run, path: &Path, why: &str, case: &str) {
     );
 }
 
-/// Runs `cmd` to completion, killing it (and failing) past [`LIMIT`].
-fn bounded(mut cmd: Command, stdin: &[u8]) -> Run {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("spawn");
-    let mut input = child.stdin.take().expect("stdin");
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{cmd:?} still running after {LIMIT:?}: it hangs");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let _ = writer.join();
-    Run {
-        stdout: String::from_utf8_lossy(&out.join().unwrap()).into_owned(),
-        stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
-        code: status.code().unwrap_or(-1),
-        elapsed: start.elapsed(),
-    }
-}
-
 fn mkfifo(path: &Path) {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: a valid NUL-terminated path.
@@ -352,10 +300,9 @@ fn own_cache(w: &World, who: Who) -> (PathBuf, PathBuf) {
 /// victim uses: for each (attacker, victim) pair, the victim gets a real token,
 /// warns once about the cache root, and writes nothing into the tree.
 #[test]
+#[ignore = "needs root"]
 fn planted_entry_in_attacker_made_0777_tree_is_not_served() {
-    let Some(w) = World::new("planted_entry_in_attacker_made_0777_tree") else {
-        return;
-    };
+    let w = World::new();
     for (attacker, victim) in [
         (ATTACKER, Who::Root),
         (ATTACKER, Who::Uid(VICTIM)),
@@ -382,10 +329,9 @@ fn planted_entry_in_attacker_made_0777_tree_is_not_served() {
 /// The attacker pre-creates the cache root, private to itself (0700 is not
 /// needed by root to read it): the owner alone disqualifies it.
 #[test]
+#[ignore = "needs root"]
 fn planted_entry_under_attacker_owned_private_root_is_not_served() {
-    let Some(w) = World::new("planted_entry_under_attacker_owned_private_root") else {
-        return;
-    };
+    let w = World::new();
     let fp = w.fingerprint(Who::Root);
     let root = w.shared.join("cache");
     w.plant_tree(ATTACKER, &root, &fp);
@@ -406,10 +352,9 @@ fn planted_entry_under_attacker_owned_private_root_is_not_served() {
 /// The victim's own cache root, but its `v1` directory was left 0777 and
 /// the attacker planted an identity directory in it.
 #[test]
+#[ignore = "needs root"]
 fn world_writable_directory_inside_own_cache_is_not_trusted_and_keeps_its_mode() {
-    let Some(w) = World::new("world_writable_directory_inside_own_cache") else {
-        return;
-    };
+    let w = World::new();
     let victim = Who::Uid(VICTIM);
     let fp = w.fingerprint(victim);
     let (root, dir) = own_cache(&w, victim);
@@ -428,10 +373,9 @@ fn world_writable_directory_inside_own_cache_is_not_trusted_and_keeps_its_mode()
 /// The attacker takes the cache root's name first (an empty 0755 directory
 /// in a sticky shared directory): the victim warns and does not write there.
 #[test]
+#[ignore = "needs root"]
 fn attacker_precreated_empty_root_stays_empty() {
-    let Some(w) = World::new("attacker_precreated_empty_root") else {
-        return;
-    };
+    let w = World::new();
     let root = w.shared.join("ecr-cache");
     w.sh(
         ATTACKER,
@@ -453,10 +397,9 @@ fn attacker_precreated_empty_root_stays_empty() {
 /// A private cache root inside a sticky, world-writable directory (`/tmp`)
 /// is trusted: the second get is a cache hit, with no warning.
 #[test]
+#[ignore = "needs root"]
 fn private_root_in_sticky_tmp_like_directory_is_trusted() {
-    let Some(w) = World::new("private_root_in_sticky_directory") else {
-        return;
-    };
+    let w = World::new();
     for who in [Who::Root, Who::Uid(VICTIM)] {
         let root = w.shared.join(format!("mine-{}", who.uid()));
         let first = w.get(who, &root);
@@ -471,10 +414,9 @@ fn private_root_in_sticky_tmp_like_directory_is_trusted() {
 /// not trusted, with a hint to use a directory inside it; its mode stays 1777
 /// and the attacker's `v1` in it is ignored.
 #[test]
+#[ignore = "needs root"]
 fn sticky_shared_directory_as_root_is_not_trusted_and_keeps_1777() {
-    let Some(w) = World::new("sticky_shared_directory_as_root") else {
-        return;
-    };
+    let w = World::new();
     let fp = w.fingerprint(Who::Root);
     w.plant_tree(ATTACKER, &w.shared, &fp);
     let before = w.env.ecr.count();
@@ -487,10 +429,9 @@ fn sticky_shared_directory_as_root_is_not_trusted_and_keeps_1777() {
 /// A cache root the victim made 1777 itself: not trusted, mode kept (it used
 /// to become 0700 silently).
 #[test]
+#[ignore = "needs root"]
 fn own_1777_root_keeps_its_mode() {
-    let Some(w) = World::new("own_1777_root_keeps_its_mode") else {
-        return;
-    };
+    let w = World::new();
     let root = w.shared.join("own-1777");
     std::fs::create_dir(&root).unwrap();
     set_mode(&root, 0o1777);
@@ -505,10 +446,9 @@ fn own_1777_root_keeps_its_mode() {
 /// A setgid (2750) cache root of the victim's is private: trusted, used, and
 /// its mode is left alone.
 #[test]
+#[ignore = "needs root"]
 fn own_setgid_root_is_used_and_keeps_its_mode() {
-    let Some(w) = World::new("own_setgid_root") else {
-        return;
-    };
+    let w = World::new();
     let root = w.shared.join("own-setgid");
     std::fs::create_dir(&root).unwrap();
     set_mode(&root, 0o2750);
@@ -523,10 +463,9 @@ fn own_setgid_root_is_used_and_keeps_its_mode() {
 /// A setgid root writable by a group shared with the attacker (2770, group
 /// 4242): not trusted, mode kept.
 #[test]
+#[ignore = "needs root"]
 fn group_writable_setgid_root_is_not_trusted_and_keeps_its_mode() {
-    let Some(w) = World::new("group_writable_setgid_root") else {
-        return;
-    };
+    let w = World::new();
     let root = w.shared.join("group-cache");
     std::fs::create_dir(&root).unwrap();
     std::os::unix::fs::chown(&root, None, Some(ATTACKER)).unwrap();
@@ -541,10 +480,9 @@ fn group_writable_setgid_root_is_not_trusted_and_keeps_its_mode() {
 /// A user-private-group set-up (umask 002: `mkdir ~/.ecr` gives 0775, group
 /// = the user's own): group write by that group alone is accepted.
 #[test]
+#[ignore = "needs root"]
 fn group_writable_root_of_a_private_group_is_trusted() {
-    let Some(w) = World::new("group_writable_root_of_a_private_group") else {
-        return;
-    };
+    let w = World::new();
     let root = w.shared.join("upg-cache");
     w.sh(
         VICTIM,
@@ -561,10 +499,9 @@ fn group_writable_root_of_a_private_group_is_trusted() {
 /// The cache root in a world-writable directory without the sticky bit: anyone
 /// can swap it, so it is not trusted (the parent's mode is kept).
 #[test]
+#[ignore = "needs root"]
 fn root_in_world_writable_non_sticky_directory_is_not_trusted() {
-    let Some(w) = World::new("root_in_world_writable_non_sticky_directory") else {
-        return;
-    };
+    let w = World::new();
     let open = w.env.dir.path().join("open");
     std::fs::create_dir(&open).unwrap();
     set_mode(&open, 0o777);
@@ -582,10 +519,9 @@ fn root_in_world_writable_non_sticky_directory_is_not_trusted() {
 /// The attacker's tree holds the lock as a link to `/etc/nologin`: root's get
 /// must not create it.
 #[test]
+#[ignore = "needs root"]
 fn lock_symlink_in_attacker_tree_does_not_create_nologin() {
-    let Some(w) = World::new("lock_symlink_in_attacker_tree") else {
-        return;
-    };
+    let w = World::new();
     let fp = w.fingerprint(Who::Root);
     let root = w.shared.join("cache");
     let entry = w.plant_tree(ATTACKER, &root, &fp);
@@ -608,10 +544,9 @@ fn lock_symlink_in_attacker_tree_does_not_create_nologin() {
 /// Defence in depth: a lock link inside the victim's own private tree (left
 /// by an older version, or a race) is refused too, not followed.
 #[test]
+#[ignore = "needs root"]
 fn lock_symlink_in_own_tree_does_not_create_nologin() {
-    let Some(w) = World::new("lock_symlink_in_own_tree") else {
-        return;
-    };
+    let w = World::new();
     let (root, dir) = own_cache(&w, Who::Root);
     std::fs::remove_file(dir.join(format!("{KEY}.json"))).unwrap();
     let lock = dir.join(format!("{KEY}.lock"));
@@ -627,10 +562,9 @@ fn lock_symlink_in_own_tree_does_not_create_nologin() {
 /// An entry that is a link to an attacker's file with a planted entry: not
 /// read; the refresh replaces the link and leaves the target alone.
 #[test]
+#[ignore = "needs root"]
 fn entry_symlink_to_attacker_file_is_not_followed() {
-    let Some(w) = World::new("entry_symlink_to_attacker_file") else {
-        return;
-    };
+    let w = World::new();
     let fp = w.fingerprint(Who::Root);
     let (root, dir) = own_cache(&w, Who::Root);
     let bait = w.shared.join("bait.json");
@@ -654,10 +588,9 @@ fn entry_symlink_to_attacker_file_is_not_followed() {
 /// An entry linked to a file outside the cache (`/etc/nologin`'s stand-in,
 /// existing): the refresh must not write through the link.
 #[test]
+#[ignore = "needs root"]
 fn entry_symlink_to_outside_file_is_replaced_not_written_through() {
-    let Some(w) = World::new("entry_symlink_to_outside_file") else {
-        return;
-    };
+    let w = World::new();
     let (root, dir) = own_cache(&w, Who::Root);
     let target = w.outside.join("passwd");
     std::fs::write(&target, "root:x:0:0\n").unwrap();
@@ -673,10 +606,9 @@ fn entry_symlink_to_outside_file_is_replaced_not_written_through() {
 /// A stale temp file that is a link to a file outside: the clean-up removes
 /// the link, not its target.
 #[test]
+#[ignore = "needs root"]
 fn stale_temp_symlink_is_removed_not_followed() {
-    let Some(w) = World::new("stale_temp_symlink") else {
-        return;
-    };
+    let w = World::new();
     let (root, dir) = own_cache(&w, Who::Root);
     let target = w.outside.join("shadow");
     std::fs::write(&target, "keep").unwrap();
@@ -705,10 +637,9 @@ fn stale_temp_symlink_is_removed_not_followed() {
 /// directory) to a private directory of the victim's: not followed, nothing
 /// written into the target.
 #[test]
+#[ignore = "needs root"]
 fn root_symlink_owned_by_attacker_is_not_followed() {
-    let Some(w) = World::new("root_symlink_owned_by_attacker") else {
-        return;
-    };
+    let w = World::new();
     let target = w.outside.join("root-private");
     std::fs::create_dir(&target).unwrap();
     set_mode(&target, 0o700);
@@ -727,10 +658,9 @@ fn root_symlink_owned_by_attacker_is_not_followed() {
 
 /// The victim's own link as the root (`~/.ecr -> /data/ecr`) is followed.
 #[test]
+#[ignore = "needs root"]
 fn root_symlink_owned_by_victim_is_followed() {
-    let Some(w) = World::new("root_symlink_owned_by_victim") else {
-        return;
-    };
+    let w = World::new();
     let target = w.env.dir.path().join("data-ecr");
     let root = w.shared.join("cache-link");
     std::os::unix::fs::symlink(&target, &root).unwrap();
@@ -748,10 +678,9 @@ fn root_symlink_owned_by_victim_is_followed() {
 
 /// A FIFO as the entry: `get` finishes within its deadline with a real token.
 #[test]
+#[ignore = "needs root"]
 fn fifo_entry_does_not_hang_get() {
-    let Some(w) = World::new("fifo_entry") else {
-        return;
-    };
+    let w = World::new();
     let (root, dir) = own_cache(&w, Who::Root);
     let entry = dir.join(format!("{KEY}.json"));
     std::fs::remove_file(&entry).unwrap();
@@ -765,10 +694,9 @@ fn fifo_entry_does_not_hang_get() {
 
 /// A FIFO as the lock: `get` finishes within its deadline with a real token.
 #[test]
+#[ignore = "needs root"]
 fn fifo_lock_does_not_hang_get() {
-    let Some(w) = World::new("fifo_lock") else {
-        return;
-    };
+    let w = World::new();
     let (root, dir) = own_cache(&w, Who::Uid(VICTIM));
     std::fs::remove_file(dir.join(format!("{KEY}.json"))).unwrap();
     let lock = dir.join(format!("{KEY}.lock"));
@@ -787,10 +715,9 @@ fn fifo_lock_does_not_hang_get() {
 
 /// FIFOs among the entries: `list` and `cache show` finish within the deadline.
 #[test]
+#[ignore = "needs root"]
 fn fifo_entries_do_not_hang_list_or_cache_show() {
-    let Some(w) = World::new("fifo_entries_list") else {
-        return;
-    };
+    let w = World::new();
     let (root, dir) = own_cache(&w, Who::Root);
     mkfifo(&dir.join("210987654321.dkr.ecr.eu-west-1.amazonaws.com.json"));
     let cache = root.display().to_string();
@@ -808,10 +735,9 @@ fn fifo_entries_do_not_hang_list_or_cache_show() {
 /// `AWS_ECR_LOG_FILE` names a FIFO the attacker made: `get` neither blocks
 /// nor loses its answer.
 #[test]
+#[ignore = "needs root"]
 fn fifo_log_file_does_not_hang_get() {
-    let Some(w) = World::new("fifo_log_file") else {
-        return;
-    };
+    let w = World::new();
     let log = w.shared.join("ecr.log");
     w.sh(
         ATTACKER,
@@ -833,10 +759,9 @@ fn fifo_log_file_does_not_hang_get() {
 /// `AWS_ECR_LOG_FILE` pre-planted as a link to `/etc/nologin`: root's get
 /// does not create the target, and warns.
 #[test]
+#[ignore = "needs root"]
 fn log_file_symlink_does_not_create_nologin() {
-    let Some(w) = World::new("log_file_symlink") else {
-        return;
-    };
+    let w = World::new();
     let log = w.shared.join("ecr.log");
     w.sh(
         ATTACKER,
@@ -865,10 +790,9 @@ fn log_file_symlink_does_not_create_nologin() {
 /// `AWS_ECR_LOG_FILE` pre-planted by the attacker as a 0666 file of its own:
 /// the victim writes nothing into it (nothing for the attacker to read).
 #[test]
+#[ignore = "needs root"]
 fn attacker_owned_log_file_is_not_written() {
-    let Some(w) = World::new("attacker_owned_log_file") else {
-        return;
-    };
+    let w = World::new();
     let log = w.shared.join("ecr.log");
     w.sh(
         ATTACKER,
@@ -903,10 +827,9 @@ fn rewrite_entry(dir: &Path, requested_at: u64, expires_at: u64, full: &str) {
 
 /// An entry claiming a ten-year lifetime is not served.
 #[test]
+#[ignore = "needs root"]
 fn entry_with_lifetime_over_12_hours_is_not_served() {
-    let Some(w) = World::new("lifetime_over_12_hours") else {
-        return;
-    };
+    let w = World::new();
     let fp = w.fingerprint(Who::Root);
     let (root, dir) = own_cache(&w, Who::Root);
     for (name, lifetime) in [("13 hours", 13 * 3600), ("ten years", 10 * 365 * 86400)] {
@@ -919,10 +842,9 @@ fn entry_with_lifetime_over_12_hours_is_not_served() {
 
 /// An entry requested in the future (beyond five minutes of slack) is not served.
 #[test]
+#[ignore = "needs root"]
 fn entry_requested_in_the_future_is_not_served() {
-    let Some(w) = World::new("requested_in_the_future") else {
-        return;
-    };
+    let w = World::new();
     let fp = w.fingerprint(Who::Root);
     let (root, dir) = own_cache(&w, Who::Root);
     rewrite_entry(&dir, now() + 3600, now() + 3 * 3600, &fp.1);
@@ -933,10 +855,9 @@ fn entry_requested_in_the_future_is_not_served() {
 
 /// An entry the victim owns but left writable by others (0666) is not served.
 #[test]
+#[ignore = "needs root"]
 fn world_writable_entry_is_not_served() {
-    let Some(w) = World::new("world_writable_entry") else {
-        return;
-    };
+    let w = World::new();
     let fp = w.fingerprint(Who::Root);
     let (root, dir) = own_cache(&w, Who::Root);
     rewrite_entry(&dir, now() - 60, now() + 11 * 3600, &fp.1);
@@ -992,7 +913,7 @@ impl World {
             .args(inner.get_args())
             .env_clear()
             .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))));
-        bounded(cmd, format!("{REGISTRY}\n").as_bytes())
+        bounded(cmd, format!("{REGISTRY}\n").as_bytes(), LIMIT)
     }
 
     /// No ECR call was signed with the planted session's key.
@@ -1013,10 +934,9 @@ impl World {
 
 /// A session planted in an attacker-made `mfa/` (0777): not used.
 #[test]
+#[ignore = "needs root"]
 fn planted_mfa_session_in_attacker_tree_is_not_used() {
-    let Some(mut w) = World::new("planted_mfa_session_in_attacker_tree") else {
-        return;
-    };
+    let mut w = World::new();
     w.with_mfa_profile();
     let root = w.shared.join("cache");
     let file = root.join("mfa").join(format!("{}.json", mfa_key()));
@@ -1036,10 +956,9 @@ fn planted_mfa_session_in_attacker_tree_is_not_used() {
 
 /// A session in the victim's own `mfa/` that is a link to the attacker's file.
 #[test]
+#[ignore = "needs root"]
 fn mfa_session_symlink_is_not_followed() {
-    let Some(mut w) = World::new("mfa_session_symlink") else {
-        return;
-    };
+    let mut w = World::new();
     w.with_mfa_profile();
     let root = w.shared.join("cache");
     let mfa = root.join("mfa");
@@ -1061,10 +980,9 @@ fn mfa_session_symlink_is_not_followed() {
 
 /// A victim-owned session file writable by others (0666): not used.
 #[test]
+#[ignore = "needs root"]
 fn world_writable_mfa_session_is_not_used() {
-    let Some(mut w) = World::new("world_writable_mfa_session") else {
-        return;
-    };
+    let mut w = World::new();
     w.with_mfa_profile();
     let root = w.shared.join("cache");
     let mfa = root.join("mfa");
@@ -1081,10 +999,9 @@ fn world_writable_mfa_session_is_not_used() {
 
 /// A session claiming to last ten years (STS gives at most 12 hours): not used.
 #[test]
+#[ignore = "needs root"]
 fn mfa_session_with_impossible_expiry_is_not_used() {
-    let Some(mut w) = World::new("mfa_session_with_impossible_expiry") else {
-        return;
-    };
+    let mut w = World::new();
     w.with_mfa_profile();
     let root = w.shared.join("cache");
     let mfa = root.join("mfa");
@@ -1100,10 +1017,9 @@ fn mfa_session_with_impossible_expiry_is_not_used() {
 
 /// The MFA prompt lock as a link to `/etc/nologin`: not created.
 #[test]
+#[ignore = "needs root"]
 fn mfa_lock_symlink_does_not_create_nologin() {
-    let Some(mut w) = World::new("mfa_lock_symlink") else {
-        return;
-    };
+    let mut w = World::new();
     w.with_mfa_profile();
     let root = w.shared.join("cache");
     let mfa = root.join("mfa");
@@ -1124,10 +1040,9 @@ fn mfa_lock_symlink_does_not_create_nologin() {
 /// `cache clear` on an attacker's root refuses, and removes nothing of theirs
 /// (nor anything their links point to).
 #[test]
+#[ignore = "needs root"]
 fn cache_clear_refuses_a_foreign_root() {
-    let Some(w) = World::new("cache_clear_refuses_a_foreign_root") else {
-        return;
-    };
+    let w = World::new();
     let fp = w.fingerprint(Who::Root);
     let root = w.shared.join("cache");
     let entry = w.plant_tree(ATTACKER, &root, &fp);
@@ -1146,10 +1061,9 @@ fn cache_clear_refuses_a_foreign_root() {
 /// `list` and `cache show` name registries after validated file names, never
 /// after the content, and escape control characters from the content.
 #[test]
+#[ignore = "needs root"]
 fn list_and_show_trust_file_names_not_content() {
-    let Some(w) = World::new("list_and_show_trust_file_names") else {
-        return;
-    };
+    let w = World::new();
     let fp = w.fingerprint(Who::Root);
     let (root, dir) = own_cache(&w, Who::Root);
     let mut evil: serde_json::Value =
@@ -1194,10 +1108,9 @@ fn list_and_show_trust_file_names_not_content() {
 
 /// `cache clear` removes kept MFA sessions too.
 #[test]
+#[ignore = "needs root"]
 fn cache_clear_removes_mfa_sessions() {
-    let Some(w) = World::new("cache_clear_removes_mfa_sessions") else {
-        return;
-    };
+    let w = World::new();
     let (root, _) = own_cache(&w, Who::Root);
     let mfa = root.join("mfa");
     std::fs::create_dir(&mfa).unwrap();
@@ -1242,7 +1155,7 @@ fn closed_or_broken_stderr_does_not_abort_get() {
                 .filter_map(|(k, v)| Some((k, v?))),
         )
         .env("AWS_ECR_LOG", "trace");
-    let run = bounded(cmd, format!("{REGISTRY}\n").as_bytes());
+    let run = bounded(cmd, format!("{REGISTRY}\n").as_bytes(), LIMIT);
     assert_eq!(run.secret(), FakeEcr::password("123456789012", AKID, 1));
     for file in env.cache_files() {
         let text = std::fs::read_to_string(&file).unwrap();

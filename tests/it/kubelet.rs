@@ -4,8 +4,6 @@
 
 // The harness re-exports items that only some test files use.
 #[allow(unused_imports)]
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const V1: &str = "credentialprovider.kubelet.k8s.io/v1";
 const V1BETA1: &str = "credentialprovider.kubelet.k8s.io/v1beta1";

@@ -14,16 +14,14 @@
 //! `{DIR}` in `stdout` and `stderr` stands for the test's temp directory.
 //! The file is `{DIR}/docker/config.json` (`DOCKER_CONFIG`), or with
 //! `--podman` `{DIR}/containers/auth.json` (`REGISTRY_AUTH_FILE`).
-//! `UPDATE_GOLDEN=1 cargo test --test configure` rewrites the expected files
+//! `UPDATE_GOLDEN=1 cargo test --test it configure::` rewrites the expected files
 //! from the actual results (review the diff before committing).
 
 // The harness re-exports items that only some test files use.
 #[allow(unused_imports)]
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 
 const A: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 const HELPER: &str = "docker-credential-ecr-login";
@@ -405,17 +403,18 @@ fn a_symlinked_config_is_edited_in_place() {
 /// file and its backup owned by the user.
 #[cfg(unix)]
 #[test]
+#[ignore = "needs root"]
 fn root_keeps_the_owner_and_group_of_a_users_file() {
     use std::os::unix::fs::MetadataExt;
     let env = configure_env();
     let file = env.dir.path().join("docker").join("config.json");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, "{\"auths\":{}}\n").unwrap();
-    let me = std::fs::metadata(&file).unwrap().uid();
-    if me != 0 {
-        eprintln!("skipped: needs root to give files to another user");
-        return;
-    }
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().uid(),
+        0,
+        "needs root to give files to another user"
+    );
     let (uid, gid) = (4242, 4343);
     std::os::unix::fs::chown(&file, Some(uid), Some(gid)).unwrap();
     std::os::unix::fs::chown(file.parent().unwrap(), Some(uid), Some(gid)).unwrap();

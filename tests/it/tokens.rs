@@ -2,11 +2,9 @@
 //! the real SDK and the fake ECR server.
 
 // The harness re-exports items that only some test files use.
+use crate::common::*;
 #[allow(unused_imports)]
-mod common;
-
 use base64::Engine as _;
-use common::*;
 
 #[test]
 fn get_login_password_prints_the_password_and_a_newline() {

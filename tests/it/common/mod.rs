@@ -6,9 +6,9 @@ pub mod fake_ecr;
 pub mod fake_sso;
 pub mod http;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[allow(unused_imports)]
@@ -175,19 +175,129 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-pub fn run_command(mut cmd: Command, stdin: &[u8]) -> Run {
+/// How long any run of a process in these tests may take before it counts as
+/// hanging: generous (the machine may be loaded), so only a hang trips it.
+pub const LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs `cmd` with `stdin` to completion, within [`LIMIT`].
+pub fn run_command(cmd: Command, stdin: &[u8]) -> Run {
+    bounded(cmd, stdin, LIMIT)
+}
+
+/// Runs `cmd` to completion with `stdin` (written from a thread, then
+/// closed), killing it (and failing) past `limit`. The one process runner:
+/// stdout and stderr are drained while it runs, so a chatty child cannot
+/// block on a full pipe.
+pub fn bounded(cmd: Command, stdin: &[u8], limit: Duration) -> Run {
+    spawn(cmd, stdin).wait(limit)
+}
+
+/// A process started by [`spawn`], for tests that race several.
+pub struct Spawned {
+    /// The process (to kill it, say).
+    pub child: Child,
+    start: Instant,
+    what: String,
+    writer: std::thread::JoinHandle<()>,
+}
+
+/// Starts `cmd` with piped stdio and writes `stdin` to it from a thread,
+/// then closes it.
+pub fn spawn(mut cmd: Command, stdin: &[u8]) -> Spawned {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let start = Instant::now();
-    let mut child = cmd.spawn().expect("spawn the helper");
-    {
-        let mut input = child.stdin.take().expect("stdin");
-        let _ = input.write_all(stdin);
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    Spawned {
+        child,
+        start,
+        what: format!("{cmd:?}"),
+        writer,
     }
-    let out: Output = child.wait_with_output().expect("wait");
+}
+
+impl Spawned {
+    /// Waits for it to exit, killing it (and failing) past `limit` from its
+    /// start; `elapsed` counts from its start.
+    pub fn wait(self, limit: Duration) -> Run {
+        let run = collect(self.child, self.start, limit, &self.what);
+        let _ = self.writer.join();
+        run
+    }
+}
+
+/// Waits for `child` (spawned with piped stdout and stderr) to exit, killing
+/// it (and failing, naming `what`) past `limit`; its stdin, if any, stays
+/// open until it exits. `elapsed` counts from this call.
+pub fn wait_bounded(child: Child, limit: Duration, what: &str) -> Run {
+    collect(child, Instant::now(), limit, what)
+}
+
+fn collect(mut child: Child, start: Instant, limit: Duration, what: &str) -> Run {
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut v);
+            }
+            v
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    // Polls the child's state (no signal to wait on portably with a
+    // deadline); the poll interval bounds nothing but the latency.
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} still running after {limit:?}: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let elapsed = start.elapsed();
+    drop(child.stdin.take());
     Run {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-        elapsed: start.elapsed(),
+        stdout: String::from_utf8_lossy(&out.join().expect("stdout")).into_owned(),
+        stderr: String::from_utf8_lossy(&err.join().expect("stderr")).into_owned(),
+        code: status.code().unwrap_or(-1),
+        elapsed,
+    }
+}
+
+/// Fails unless this process runs as root with `setpriv` (util-linux) on
+/// `PATH`. For the tests marked `#[ignore = "needs root"]`, which
+/// `scripts/test` runs as root with `--include-ignored`.
+#[cfg(unix)]
+pub fn needs_root() {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "needs root (acting as other users): run as root with --include-ignored"
+    );
+    assert!(
+        Command::new("setpriv").arg("--version").output().is_ok(),
+        "needs setpriv (util-linux) to act as other users"
+    );
+}
+
+/// Waits until `ready()` holds (a file appeared, a child reached a state),
+/// checking every few milliseconds; fails naming `what` past `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < limit, "waited {limit:?} for {what}");
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -1,12 +1,10 @@
 //! The `get` command and the protocol, through the built binary, the real SDK
 //! and the fake ECR server.
 
-mod common;
-
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn get_returns_the_protocol_json_and_calls_ecr_once() {

@@ -4,11 +4,9 @@
 
 #![cfg(unix)]
 
-mod common;
-
 use std::os::unix::ffi::OsStrExt;
 
-use common::*;
+use crate::common::*;
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
 const NO_URL: &str = "no credentials server URL\n";

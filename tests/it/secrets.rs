@@ -2,10 +2,8 @@
 //! session token on stderr or in the log file (stdout carries the secret only
 //! where the command's contract is to print it).
 
-mod common;
-
+use crate::common::*;
 use base64::Engine as _;
-use common::*;
 
 const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN-do-not-print-0123456789";
 const POD_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.pod-service-account-token.signature";

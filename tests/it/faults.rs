@@ -5,14 +5,12 @@
 //!
 //! One row per case of the table in the README's "When the API misbehaves".
 
-mod common;
-
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::Child;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 
 fn now() -> u64 {
     SystemTime::now()
@@ -77,19 +75,10 @@ fn spawn_get(env: &TestEnv) -> (Instant, Child) {
 
 /// `n` racing `get`s: each one's run.
 fn race(env: &TestEnv, n: usize) -> Vec<Run> {
-    let children: Vec<_> = (0..n).map(|_| spawn_get(env)).collect();
-    children
-        .into_iter()
-        .map(|(start, child)| {
-            let out = child.wait_with_output().unwrap();
-            Run {
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-                code: out.status.code().unwrap_or(-1),
-                elapsed: start.elapsed(),
-            }
-        })
-        .collect()
+    let children: Vec<_> = (0..n)
+        .map(|_| spawn(env.command(&["get"]), REGISTRY.as_bytes()))
+        .collect();
+    children.into_iter().map(|c| c.wait(LIMIT)).collect()
 }
 
 fn slowest(runs: &[Run]) -> Duration {
@@ -336,7 +325,7 @@ fn a_reset_connection_is_retried() {
 fn the_deadline_error_says_what_was_slow() {
     // Connected, request sent, no answer: raising the deadline may help.
     let mut env = TestEnv::new();
-    let silent = common::fake_ecr::silent_listener();
+    let silent = crate::common::fake_ecr::silent_listener();
     env.set("AWS_ECR_TIMEOUT", "2");
     env.set("AWS_ENDPOINT_URL_ECR", &format!("http://{silent}"));
     let run = env.get(REGISTRY);
@@ -361,7 +350,7 @@ fn the_deadline_error_says_what_was_slow() {
 #[test]
 fn the_deadline_error_names_an_unanswered_connection() {
     let mut env = TestEnv::new();
-    let addr = common::fake_ecr::unanswering_listener();
+    let addr = crate::common::fake_ecr::unanswering_listener();
     env.set("AWS_ECR_TIMEOUT", "2");
     env.set("AWS_ENDPOINT_URL_ECR", &format!("https://{addr}"));
     let run = env.get(REGISTRY);

@@ -3,12 +3,10 @@
 //! and tokens capped at the credentials' expiry. Through the built binary,
 //! the real SDK and the fake ECR server.
 
-mod common;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::common::*;
 use base64::Engine as _;
-use common::*;
 
 const B: &str = "210987654321.dkr.ecr.us-east-1.amazonaws.com";
 const C: &str = "333333333333.dkr.ecr.us-east-1.amazonaws.com";

@@ -1,11 +1,9 @@
 //! The token cache through the built binary: hits, refreshes, identities,
 //! damage, permissions and racing processes.
 
-mod common;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 
 fn now() -> u64 {
     SystemTime::now()
@@ -65,11 +63,19 @@ fn refresh_after_half_the_lifetime() {
 #[test]
 fn short_lived_tokens_refresh_at_half_life() {
     let env = TestEnv::new();
-    env.ecr.set_default(Reply::Token(Duration::from_secs(4)));
+    env.ecr.set_default(Reply::Token(Duration::from_secs(40)));
     env.get(REGISTRY).secret();
     env.get(REGISTRY).secret();
     assert_eq!(env.ecr.count(), 1);
-    std::thread::sleep(Duration::from_millis(2100));
+    // 21 s later (the entry moved back in time instead of sleeping): past
+    // half of its 40 s life, 19 s before it expires.
+    let files = env.cache_files();
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    for field in ["requested_at", "expires_at"] {
+        v[field] = (v[field].as_u64().unwrap() - 21).into();
+    }
+    std::fs::write(&files[0], serde_json::to_vec(&v).unwrap()).unwrap();
     env.get(REGISTRY).secret();
     assert_eq!(env.ecr.count(), 2);
 }
@@ -234,29 +240,11 @@ fn racing_processes_make_one_call() {
     let env = TestEnv::new();
     env.ecr.set_delay(Duration::from_millis(500));
     let children: Vec<_> = (0..32)
-        .map(|_| {
-            let mut cmd = env.command(&["get"]);
-            let mut child = cmd.spawn().unwrap();
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(REGISTRY.as_bytes())
-                .unwrap();
-            child
-        })
+        .map(|_| spawn(env.command(&["get"]), REGISTRY.as_bytes()))
         .collect();
     let expected = FakeEcr::password("123456789012", AKID, 1);
     for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(v["Secret"], expected.as_str());
+        assert_eq!(child.wait(LIMIT).secret(), expected);
     }
     assert_eq!(env.ecr.count(), 1);
 }
@@ -295,15 +283,11 @@ fn concurrent_writes_of_different_registries_all_land() {
         .collect();
     let children: Vec<_> = hosts
         .iter()
-        .map(|h| {
-            let mut child = env.command(&["get"]).spawn().unwrap();
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(h.as_bytes()).unwrap();
-            child
-        })
+        .map(|h| spawn(env.command(&["get"]), h.as_bytes()))
         .collect();
     for child in children {
-        assert!(child.wait_with_output().unwrap().status.success());
+        let run = child.wait(LIMIT);
+        assert_eq!(run.code, 0, "{run:#?}");
     }
     assert_eq!(env.cache_files().len(), 16);
     let listed: serde_json::Value = serde_json::from_str(&env.run(&["list"], "").stdout).unwrap();

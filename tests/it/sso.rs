@@ -3,13 +3,11 @@
 //! showing the token's expiry, and `login --profile` signing in with the
 //! device-authorization flow (no AWS CLI) against a fake OIDC service.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
-use common::fake_ecr::iso8601;
-use common::fake_sso::*;
-use common::*;
+use crate::common::fake_ecr::iso8601;
+use crate::common::fake_sso::*;
+use crate::common::*;
 
 const SESSION_CONFIG: &str = "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n\n[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Admin\nregion = us-east-1\n";
 const LEGACY_CONFIG: &str = "[profile old]\nsso_start_url = https://legacy.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = ReadOnly\n";

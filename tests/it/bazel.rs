@@ -3,11 +3,9 @@
 //! the built binary, the real SDK and the fake ECR server. Every answer is
 //! checked against the specification's response schema (restated below).
 
-mod common;
-
+use crate::common::fake_ecr::iso8601;
+use crate::common::*;
 use base64::Engine as _;
-use common::fake_ecr::iso8601;
-use common::*;
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime};
 

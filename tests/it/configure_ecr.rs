@@ -6,11 +6,9 @@
 
 // The harness re-exports items that only some test files use.
 #[allow(unused_imports)]
-mod common;
-
 use std::path::PathBuf;
 
-use common::*;
+use crate::common::*;
 
 /// A world with the helper on PATH (a link to it) and Docker Desktop's
 /// helper (a stub), Docker's config in `{DIR}/docker`.

@@ -4,9 +4,7 @@
 
 // The harness re-exports items that only some test files use.
 #[allow(unused_imports)]
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// The alias target: another account and region than [`REGISTRY`].
 const TARGET: &str = "210987654321.dkr.ecr.eu-west-1.amazonaws.com";

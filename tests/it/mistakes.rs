@@ -1,9 +1,7 @@
 //! A newcomer's mistakes get a message that names the cause, by default
 //! (no AWS_ECR_LOG needed), while hosts that are plainly not ECR stay quiet.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn a_mistyped_ecr_host_is_a_one_line_warning_by_default() {

@@ -9,20 +9,18 @@
 //! `configure`, no file outside the user's own touched. The cases with other
 //! users run as root and act as them with `setpriv --reuid=N --regid=N
 //! --clear-groups` (numeric ids that need no account), as in
-//! `hostile_users.rs`; without root (or `setpriv`) those are skipped with a
-//! message. Every run is bounded ([`LIMIT`]).
+//! `hostile_users.rs`; those are `#[ignore = "needs root"]` (`scripts/test`
+//! runs them as root with `--include-ignored`). Every run is bounded
+//! ([`LIMIT`]).
 
 #![cfg(target_os = "linux")]
 
-mod common;
-
-use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 /// The other local user who plants things.
 const ATTACKER: u32 = 4242;
@@ -108,17 +106,10 @@ fn shared_binary() -> PathBuf {
 }
 
 impl World {
-    /// `None` (with a message) unless this runs as root with `setpriv`.
-    fn new(case: &str) -> Option<World> {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipped {case}: acting as other users needs root (CI runs as root)");
-            return None;
-        }
-        if Command::new("setpriv").arg("--version").output().is_err() {
-            eprintln!("skipped {case}: setpriv (util-linux) is not installed");
-            return None;
-        }
+    /// A world where root plays the users (panics unless this runs as root
+    /// with `setpriv`: the tests that use it are `#[ignore = "needs root"]`).
+    fn new() -> World {
+        needs_root();
         let mut env = TestEnv::new();
         set_mode(env.dir.path(), 0o755);
         let home = env.dir.path().join("victim");
@@ -135,13 +126,13 @@ impl World {
         env.set("HOME", &home.display().to_string());
         // The default location, ~/.ecr/config.toml.
         env.unset("AWS_ECR_CONFIG");
-        Some(World {
+        World {
             env,
             bin: shared_binary(),
             home,
             shared,
             outside,
-        })
+        }
     }
 
     /// Runs `script` (`sh -c`, arguments `$1`...) as `uid`; it must succeed.
@@ -150,7 +141,7 @@ impl World {
         cmd.args(setpriv_args(uid))
             .args(["sh", "-c", script, "sh"])
             .args(args);
-        let run = bounded(cmd, b"");
+        let run = bounded(cmd, b"", LIMIT);
         assert_eq!(run.code, 0, "as uid {uid}: {script}: {run:#?}");
     }
 
@@ -181,7 +172,7 @@ impl World {
             .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
             .env("AWS_ECR_CACHE_DIR", cache)
             .envs(vars.iter().copied());
-        bounded(cmd, stdin.as_bytes())
+        bounded(cmd, stdin.as_bytes(), LIMIT)
     }
 
     fn get(&self, who: Who, host: &str) -> Run {
@@ -254,50 +245,6 @@ fn assert_refusal(run: &Run, path: &Path, why: &str, case: &str) {
     );
 }
 
-/// Runs `cmd` to completion, killing it (and failing) past [`LIMIT`].
-fn bounded(mut cmd: Command, stdin: &[u8]) -> Run {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("spawn");
-    let mut input = child.stdin.take().expect("stdin");
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{cmd:?} still running after {LIMIT:?}: it hangs");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let _ = writer.join();
-    Run {
-        stdout: String::from_utf8_lossy(&out.join().unwrap()).into_owned(),
-        stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
-        code: status.code().unwrap_or(-1),
-        elapsed: start.elapsed(),
-    }
-}
-
 fn mkfifo(path: &Path) {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: a valid NUL-terminated path.
@@ -310,10 +257,9 @@ fn mkfifo(path: &Path) {
 /// The victim left `~/.ecr` at 0777; the attacker writes `config.toml`
 /// there, aliasing its own host (and Docker Hub) to the victim's registry.
 #[test]
+#[ignore = "needs root"]
 fn config_planted_in_a_0777_ecr_dir_is_refused() {
-    let Some(w) = World::new("config_planted_in_a_0777_ecr_dir") else {
-        return;
-    };
+    let w = World::new();
     w.make_ecr_dir(0o777);
     w.plant_config(ATTACKER, 0o644);
     w.assert_refused(
@@ -336,10 +282,9 @@ fn config_planted_in_a_0777_ecr_dir_is_refused() {
 
 /// The file is the victim's path, but another user owns it (0644).
 #[test]
+#[ignore = "needs root"]
 fn config_owned_by_another_user_is_refused() {
-    let Some(w) = World::new("config_owned_by_another_user") else {
-        return;
-    };
+    let w = World::new();
     w.make_ecr_dir(0o755);
     w.plant_config(VICTIM, 0o644);
     chown(&w.config(), ATTACKER);
@@ -377,10 +322,9 @@ fn config_owned_by_another_user_is_refused() {
 /// Root running with the victim's `HOME` (`sudo docker pull`) does not obey
 /// the victim's config: the victim could route root's login anywhere.
 #[test]
+#[ignore = "needs root"]
 fn root_with_a_users_home_does_not_obey_that_users_config() {
-    let Some(w) = World::new("root_with_a_users_home") else {
-        return;
-    };
+    let w = World::new();
     w.make_ecr_dir(0o755);
     w.plant_config(VICTIM, 0o600);
     w.assert_refused(
@@ -393,10 +337,9 @@ fn root_with_a_users_home_does_not_obey_that_users_config() {
 
 /// Group-writable for a group that is not the user's private group.
 #[test]
+#[ignore = "needs root"]
 fn group_writable_config_is_refused() {
-    let Some(w) = World::new("group_writable_config") else {
-        return;
-    };
+    let w = World::new();
     w.make_ecr_dir(0o755);
     w.plant_config(VICTIM, 0o664);
     std::os::unix::fs::lchown(w.config(), None, Some(ATTACKER)).unwrap();
@@ -417,10 +360,9 @@ fn group_writable_config_is_refused() {
 /// `config.toml` is a link (to a file of the attacker's in a shared
 /// directory): never followed.
 #[test]
+#[ignore = "needs root"]
 fn config_symlink_is_refused() {
-    let Some(w) = World::new("config_symlink") else {
-        return;
-    };
+    let w = World::new();
     w.make_ecr_dir(0o755);
     let target = w.shared.join("evil.toml");
     w.sh(
@@ -436,10 +378,9 @@ fn config_symlink_is_refused() {
 /// A FIFO as `config.toml` (planted in the 0777 directory, and one of the
 /// user's own) is refused at once instead of blocking past the deadline.
 #[test]
+#[ignore = "needs root"]
 fn config_fifo_does_not_hang_get() {
-    let Some(w) = World::new("config_fifo") else {
-        return;
-    };
+    let w = World::new();
     w.make_ecr_dir(0o755);
     mkfifo(&w.config());
     chown(&w.config(), VICTIM);
@@ -642,10 +583,9 @@ fn root_file(w: &World, name: &str, content: &str) -> PathBuf {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn configure_as_root_does_not_follow_a_link_to_a_root_file() {
-    let Some(w) = World::new("configure_as_root_link") else {
-        return;
-    };
+    let w = World::new();
     let docker = w.home.join(".docker");
     let json = root_file(
         &w,
@@ -710,10 +650,9 @@ fn configure_as_root_does_not_follow_a_link_to_a_root_file() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn configure_as_root_makes_the_users_directories_the_users() {
-    let Some(w) = World::new("configure_as_root_creates") else {
-        return;
-    };
+    let w = World::new();
     let run = w.run(
         Who::Root,
         &["configure", "--registry", REGISTRY, "--fallback", "pass"],
