@@ -1,5 +1,5 @@
 //! The HTTP side of every AWS call: the HTTPS client (rustls on ring, the
-//! trust roots of [`super::tls`], proxies), the settings of hand-built
+//! trust roots and connector of [`super::tls`], proxies), the settings of hand-built
 //! credential providers, and the runtime that runs one call within a deadline.
 
 use std::time::Duration;
@@ -12,8 +12,8 @@ use super::tls::{OsStore, Roots};
 use super::FetchError;
 
 /// The HTTPS client: rustls on ring, trusting [`Roots`] (the OS store and
-/// `AWS_CA_BUNDLE`, read once), with proxies from `HTTPS_PROXY`,
-/// `HTTP_PROXY`, `NO_PROXY`.
+/// `AWS_CA_BUNDLE`), with proxies from `HTTPS_PROXY`, `HTTP_PROXY`,
+/// `NO_PROXY`.
 pub(crate) fn http_client(
     ca_bundle: Option<&str>,
     os: &OsStore,
@@ -29,10 +29,18 @@ pub(crate) fn load_roots(ca_bundle: Option<&str>, os: &OsStore) -> Result<Roots,
     })
 }
 
-/// The HTTPS client of [`http_client`], trusting `roots` (read already).
+/// The HTTPS client of [`http_client`], trusting `roots` (read as needed).
+/// Without a proxy: our own client (see [`super::tls::connector`]), whose
+/// certificate check decodes only the roots the server's chain needs.
+/// Through a proxy: the SDK's client, which tunnels `CONNECT`, given every
+/// root as PEM.
 pub(crate) fn client_trusting(roots: &Roots) -> Result<SharedHttpClient, FetchError> {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
     use aws_smithy_http_client::{proxy::ProxyConfig, Connector};
+    if !proxy_configured() {
+        return Ok(super::tls::connector::client(roots));
+    }
+    let proxy = ProxyConfig::from_env();
     // The client's own loading of the OS store is off: `roots` has it.
     let trust = TrustStore::empty()
         .with_native_roots(false)
@@ -59,13 +67,28 @@ pub(crate) fn client_trusting(roots: &Roots) -> Result<SharedHttpClient, FetchEr
                     builder.set_sleep_impl(components.sleep_impl());
                 }
                 builder
-                    .proxy_config(ProxyConfig::from_env())
+                    .proxy_config(proxy.clone())
                     .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
                     .tls_context(context.clone())
                     .build()
             },
         ),
     )
+}
+
+/// Whether the environment names a proxy, as the SDK's client reads it
+/// (hyper-util's `Matcher::from_env`, which `ProxyConfig::from_env` uses).
+fn proxy_configured() -> bool {
+    [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+    ]
+    .iter()
+    .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
 }
 
 /// Settings for credential providers built by hand (IMDS, MFA): our region
