@@ -55,14 +55,25 @@ pub struct Roots(Arc<Inner>);
 
 #[derive(Debug)]
 struct Inner {
-    /// The `AWS_CA_BUNDLE` file's contents (checked by [`Roots::load`]).
-    bundle: Option<Vec<u8>>,
+    /// The `AWS_CA_BUNDLE` file's certificates (checked by [`Roots::load`]).
+    bundle: Option<Bundle>,
     os: OsStore,
     /// The OS store's bundle file, read on the first handshake.
     os_bundle: OnceLock<Option<Vec<u8>>>,
     /// Every trusted certificate, read when the candidates do not do.
     all: OnceLock<All>,
 }
+
+/// The certificates of the `AWS_CA_BUNDLE` file, decoded, and which file
+/// it is (not read again as the OS store's bundle file when that is it).
+#[derive(Debug)]
+struct Bundle {
+    der: Vec<Vec<u8>>,
+    file: Option<FileId>,
+}
+
+/// A file's device and inode number.
+type FileId = (u64, u64);
 
 /// Every trusted certificate once: as a root store, and in DER.
 #[derive(Debug)]
@@ -95,10 +106,14 @@ impl Roots {
     /// elsewhere in the OS store are only in [`Roots::store`].
     pub(crate) fn candidates(&self, subjects: &[&[u8]]) -> RootCertStore {
         let mut found = RootCertStore::empty();
-        if let Some(bundle) = &self.0.bundle {
-            add_by_subject(bundle, subjects, &mut found);
+        let bundle = self.0.bundle.as_ref();
+        for der in bundle.map_or(&[][..], |b| &b.der) {
+            if verify::names(der).is_some_and(|n| subjects.contains(&&der[n.subject])) {
+                let _ = found.add(CertificateDer::from(der.as_slice()));
+            }
         }
-        if let Some(os_bundle) = self.0.os_bundle.get_or_init(|| os_bundle(&self.0.os)) {
+        let skip = bundle.and_then(|b| b.file);
+        if let Some(os_bundle) = self.0.os_bundle.get_or_init(|| os_bundle(&self.0.os, skip)) {
             add_by_subject(os_bundle, subjects, &mut found);
         }
         crate::debug!("TLS: {} trust anchor candidates for the chain", found.len());
@@ -128,9 +143,8 @@ impl Roots {
             let mut roots = Builder::default();
             os_store(&mut roots, &self.0.os);
             let native = roots.count();
-            if let Some(bundle) = &self.0.bundle {
-                // Checked by `load`: valid PEM with a usable certificate.
-                let _ = roots.add_pem(bundle);
+            for der in self.0.bundle.iter().flat_map(|b| &b.der) {
+                roots.add_der(der);
             }
             crate::debug!(
                 "trusting {} CA certificates ({native} from the OS store)",
@@ -141,26 +155,45 @@ impl Roots {
     }
 }
 
-/// The contents of the `AWS_CA_BUNDLE` file at `path`, if it is PEM holding
-/// a certificate that a root store accepts.
-fn check_bundle(path: &str) -> Result<Vec<u8>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+/// The certificates of the `AWS_CA_BUNDLE` file at `path`, if it is PEM
+/// holding a certificate that a root store accepts.
+fn check_bundle(path: &str) -> Result<Bundle, String> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| format!("cannot read: {e}");
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes).map_err(cannot)?;
     let mut usable = false;
     let mut der = Vec::new();
     let pem = for_each_certificate(&bytes, |b64| {
-        der.clear();
-        PEM_BASE64.decode_vec(b64, &mut der).map_err(|_| ())?;
+        let cert = PEM_BASE64.decode(b64).map_err(|_| ())?;
         usable = usable
             || RootCertStore::empty()
-                .add(CertificateDer::from(der.as_slice()))
+                .add(CertificateDer::from(cert.as_slice()))
                 .is_ok();
+        der.push(cert);
         Ok(())
     });
     match (pem, usable) {
         (Err(()), _) => Err("not a valid PEM file".into()),
         (Ok(()), false) => Err("contains no usable certificate".into()),
-        (Ok(()), true) => Ok(bytes),
+        (Ok(()), true) => Ok(Bundle {
+            der,
+            file: file_id(&meta),
+        }),
     }
+}
+
+#[cfg(unix)]
+fn file_id(meta: &std::fs::Metadata) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt as _;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_meta: &std::fs::Metadata) -> Option<FileId> {
+    None
 }
 
 /// How much of a certificate's base64 text is decoded to read its subject:
@@ -241,7 +274,6 @@ impl Builder {
     }
 
     /// Adds the certificate `der` (see [`Builder::add_base64`]).
-    #[cfg_attr(all(unix, not(target_os = "macos")), allow(dead_code))]
     fn add_der(&mut self, der: &[u8]) -> bool {
         let b64 = base64::engine::general_purpose::STANDARD.encode(der);
         self.add_base64(b64.as_bytes()) == Ok(true)
@@ -401,12 +433,13 @@ fn os_store(roots: &mut Builder, os: &OsStore) {
     read_paths(file.as_deref(), &dirs, roots);
 }
 
-/// The contents of the OS store's bundle file, if there is one.
+/// The contents of the OS store's bundle file, if there is one and it is
+/// not the file `skip` (`AWS_CA_BUNDLE`, read already).
 #[cfg(all(unix, not(target_os = "macos")))]
-fn os_bundle(os: &OsStore) -> Option<Vec<u8>> {
+fn os_bundle(os: &OsStore, skip: Option<FileId>) -> Option<Vec<u8>> {
     let file = os_paths(os).0?;
     let meta = std::fs::metadata(&file).ok()?;
-    if !meta.is_file() {
+    if !meta.is_file() || skip.is_some_and(|id| file_id(&meta) == Some(id)) {
         return None;
     }
     read_file(&file, meta.len()).ok()
@@ -414,7 +447,7 @@ fn os_bundle(os: &OsStore) -> Option<Vec<u8>> {
 
 /// No bundle file: the platform store is read whole.
 #[cfg(not(all(unix, not(target_os = "macos"))))]
-fn os_bundle(_os: &OsStore) -> Option<Vec<u8>> {
+fn os_bundle(_os: &OsStore, _skip: Option<FileId>) -> Option<Vec<u8>> {
     None
 }
 

@@ -92,7 +92,9 @@ fn the_bundle_adds_to_the_os_store_and_each_certificate_is_trusted_once() {
     let mut roots = Builder::default();
     roots.add_der(&der(CA_A));
     roots.add_der(&der(CA_A));
-    roots.add_pem(&check_bundle(&path).unwrap()).unwrap();
+    for der in check_bundle(&path).unwrap().der {
+        roots.add_der(&der);
+    }
     assert_eq!(roots.count(), 2);
     assert_eq!(certs(roots.finish()), vec![der(CA_A), der(CA_B)]);
 }
@@ -112,7 +114,9 @@ fn certificates_a_root_store_refuses_are_skipped() {
     let path = write(&dir, "a.pem", &format!("{NOT_A_CERT}\n{CA_A}\n"));
     let mut roots = Builder::default();
     assert!(!roots.add_der(&der(NOT_A_CERT)));
-    roots.add_pem(&check_bundle(&path).unwrap()).unwrap();
+    for der in check_bundle(&path).unwrap().der {
+        roots.add_der(&der);
+    }
     assert_eq!(certs(roots.finish()), vec![der(CA_A)]);
 }
 
@@ -384,5 +388,22 @@ fn the_verifier_decides_as_rustls_does_with_the_whole_store() {
                 "{what}: {got:?}"
             );
         }
+    }
+}
+
+#[test]
+fn a_bundle_that_is_also_the_os_bundle_file_is_searched_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let both = write(&dir, "both.pem", &format!("{ROOT_B}\n{ROOT_A}"));
+    let other = write(&dir, "other.pem", &format!("{ROOT_B}\n{ROOT_A}"));
+    let a = subject(ROOT_A);
+    for (os_file, want) in [(&both, 1), (&other, 2)] {
+        let os = OsStore {
+            cert_file: Some(os_file.clone()),
+            cert_dir: None,
+        };
+        let roots = Roots::load(Some(&both), &os).unwrap();
+        assert_eq!(roots.candidates(&[&a]).len(), want, "{os_file}");
+        assert!(roots.0.all.get().is_none(), "the whole store is not read");
     }
 }
