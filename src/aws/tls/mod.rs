@@ -36,6 +36,7 @@ use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
 
 pub(crate) mod connector;
+mod index;
 pub(crate) mod verify;
 
 /// Where the OS store is on Unix when OpenSSL's variables say so
@@ -58,7 +59,11 @@ struct Inner {
     /// The `AWS_CA_BUNDLE` file's certificates (checked by [`Roots::load`]).
     bundle: Option<Bundle>,
     os: OsStore,
-    /// The OS store's bundle file, read on the first handshake.
+    /// The OS store's bundle file and directories, found on the first
+    /// handshake.
+    paths: OnceLock<OsPaths>,
+    /// The OS store's bundle file, read when the directories' index does
+    /// not have the chain's anchor.
     os_bundle: OnceLock<Option<Vec<u8>>>,
     /// Every trusted certificate, read when the candidates do not do.
     all: OnceLock<All>,
@@ -95,15 +100,17 @@ impl Roots {
         Ok(Roots(Arc::new(Inner {
             bundle,
             os: os.clone(),
+            paths: OnceLock::new(),
             os_bundle: OnceLock::new(),
             all: OnceLock::new(),
         })))
     }
 
-    /// The trusted certificates whose subject is one of `subjects` (the
-    /// contents of DER `Name`s) found in the bundle files: `AWS_CA_BUNDLE`,
-    /// then the OS store's bundle file. Possibly not all of them: those
-    /// elsewhere in the OS store are only in [`Roots::store`].
+    /// Trusted certificates whose subject is one of `subjects` (the
+    /// contents of DER `Name`s): those of `AWS_CA_BUNDLE` and those the OS
+    /// store's directories index under their subject hash ([`index`]); when
+    /// that finds none, those of the OS store's bundle file. Possibly not all
+    /// of them: the others are only in [`Roots::store`].
     pub(crate) fn candidates(&self, subjects: &[&[u8]]) -> RootCertStore {
         let mut found = RootCertStore::empty();
         let bundle = self.0.bundle.as_ref();
@@ -112,8 +119,29 @@ impl Roots {
                 let _ = found.add(CertificateDer::from(der.as_slice()));
             }
         }
+        let (_, dirs) = self.0.paths.get_or_init(|| os_paths(&self.0.os));
+        for dir in dirs {
+            for hash in subjects.iter().filter_map(|s| index::subject_hash(s)) {
+                for n in 0.. {
+                    let Some(pem) = read_regular(&dir.join(format!("{hash:08x}.{n}"))) else {
+                        break;
+                    };
+                    add_by_subject(&pem, subjects, &mut found);
+                }
+            }
+        }
+        if !found.is_empty() {
+            crate::debug!("TLS: {} trust anchor candidates for the chain", found.len());
+            return found;
+        }
         let skip = bundle.and_then(|b| b.file);
-        if let Some(os_bundle) = self.0.os_bundle.get_or_init(|| os_bundle(&self.0.os, skip)) {
+        let file = self
+            .0
+            .paths
+            .get_or_init(|| os_paths(&self.0.os))
+            .0
+            .as_deref();
+        if let Some(os_bundle) = self.0.os_bundle.get_or_init(|| os_bundle(file, skip)) {
             add_by_subject(os_bundle, subjects, &mut found);
         }
         crate::debug!("TLS: {} trust anchor candidates for the chain", found.len());
@@ -403,9 +431,12 @@ fn base64_text(body: &[u8], limit: usize, text: &mut Vec<u8>) -> bool {
     whole
 }
 
+/// The OS store's bundle file and directories.
+type OsPaths = (Option<std::path::PathBuf>, Vec<std::path::PathBuf>);
+
 /// The OS store's bundle file and directories (see the module documentation).
 #[cfg(all(unix, not(target_os = "macos")))]
-fn os_paths(os: &OsStore) -> (Option<std::path::PathBuf>, Vec<std::path::PathBuf>) {
+fn os_paths(os: &OsStore) -> OsPaths {
     use std::path::PathBuf;
 
     let file = os.cert_file.as_deref().map(PathBuf::from);
@@ -433,22 +464,27 @@ fn os_store(roots: &mut Builder, os: &OsStore) {
     read_paths(file.as_deref(), &dirs, roots);
 }
 
-/// The contents of the OS store's bundle file, if there is one and it is
-/// not the file `skip` (`AWS_CA_BUNDLE`, read already).
-#[cfg(all(unix, not(target_os = "macos")))]
-fn os_bundle(os: &OsStore, skip: Option<FileId>) -> Option<Vec<u8>> {
-    let file = os_paths(os).0?;
-    let meta = std::fs::metadata(&file).ok()?;
+/// The contents of the OS store's bundle file `file`, if there is one and it
+/// is not the file `skip` (`AWS_CA_BUNDLE`, read already).
+fn os_bundle(file: Option<&std::path::Path>, skip: Option<FileId>) -> Option<Vec<u8>> {
+    let file = file?;
+    let meta = std::fs::metadata(file).ok()?;
     if !meta.is_file() || skip.is_some_and(|id| file_id(&meta) == Some(id)) {
         return None;
     }
-    read_file(&file, meta.len()).ok()
+    read_file(file, meta.len()).ok()
 }
 
-/// No bundle file: the platform store is read whole.
+/// The contents of `path` if it is (a link to) a regular file.
+fn read_regular(path: &std::path::Path) -> Option<Vec<u8>> {
+    let meta = std::fs::metadata(path).ok()?;
+    meta.is_file().then(|| read_file(path, meta.len()).ok())?
+}
+
+/// No bundle file or directories: the platform store is read whole.
 #[cfg(not(all(unix, not(target_os = "macos"))))]
-fn os_bundle(_os: &OsStore, _skip: Option<FileId>) -> Option<Vec<u8>> {
-    None
+fn os_paths(_os: &OsStore) -> OsPaths {
+    (None, Vec::new())
 }
 
 /// Adds the certificates of `file` and of every file in `dirs`, each file once.
@@ -496,7 +532,6 @@ fn read_paths(file: Option<&std::path::Path>, dirs: &[std::path::PathBuf], roots
 /// The contents of the file at `path`, which `stat` said is `len` bytes:
 /// open, read, close (`fs::read` stats it again and reads once more to see
 /// the end: ~440 more system calls for Debian's store, ~2 ms here).
-#[cfg(all(unix, not(target_os = "macos")))]
 fn read_file(path: &std::path::Path, len: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));

@@ -394,16 +394,84 @@ fn the_verifier_decides_as_rustls_does_with_the_whole_store() {
 #[test]
 fn a_bundle_that_is_also_the_os_bundle_file_is_searched_once() {
     let dir = tempfile::tempdir().unwrap();
-    let both = write(&dir, "both.pem", &format!("{ROOT_B}\n{ROOT_A}"));
+    let both = write(&dir, "both.pem", ROOT_B);
     let other = write(&dir, "other.pem", &format!("{ROOT_B}\n{ROOT_A}"));
     let a = subject(ROOT_A);
-    for (os_file, want) in [(&both, 1), (&other, 2)] {
+    for (os_file, want, read) in [(&both, 0, false), (&other, 1, true)] {
         let os = OsStore {
             cert_file: Some(os_file.clone()),
             cert_dir: None,
         };
         let roots = Roots::load(Some(&both), &os).unwrap();
         assert_eq!(roots.candidates(&[&a]).len(), want, "{os_file}");
+        assert_eq!(
+            roots.0.os_bundle.get().unwrap().is_some(),
+            read,
+            "{os_file}"
+        );
         assert!(roots.0.all.get().is_none(), "the whole store is not read");
     }
+}
+
+const ODD_NAME: &str = include_str!("../../../tests/data/tls/odd-name.pem");
+
+#[test]
+fn subject_hashes_are_openssls() {
+    // `openssl x509 -noout -subject_hash`; the odd name has a
+    // PrintableString, UTF-8 with non-ASCII letters, upper case and runs of
+    // spaces inside and around its strings.
+    for (pem, want) in [
+        (ROOT_A, 0x926f_74b5),
+        (IMPOSTOR_A, 0x926f_74b5),
+        (ROOT_B, 0xbd5f_50ef),
+        (INTER_A, 0x442f_0666),
+        (ODD_NAME, 0x5aae_7f2d),
+    ] {
+        assert_eq!(index::subject_hash(&subject(pem)), Some(want), "{pem}");
+    }
+    assert_eq!(index::subject_hash(b""), None);
+    assert_eq!(
+        index::subject_hash(b"\x30\x00"),
+        None,
+        "not a set of attributes"
+    );
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+#[test]
+fn the_directory_index_finds_the_anchor_without_reading_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    std::fs::write(certs.join("a.pem"), ROOT_A).unwrap();
+    std::fs::write(certs.join("impostor.pem"), IMPOSTOR_A).unwrap();
+    std::fs::write(certs.join("b.pem"), ROOT_B).unwrap();
+    // As `openssl rehash` names them: links, `.0` then `.1` for one hash.
+    std::os::unix::fs::symlink("impostor.pem", certs.join("926f74b5.0")).unwrap();
+    std::os::unix::fs::symlink("a.pem", certs.join("926f74b5.1")).unwrap();
+    std::os::unix::fs::symlink("b.pem", certs.join("bd5f50ef.0")).unwrap();
+    // A bundle file that the index makes unnecessary, and one more file
+    // under the hash that is a directory (skipped).
+    let bundle = write(&dir, "bundle.pem", &format!("{ROOT_A}\n{ROOT_B}"));
+    let os = OsStore {
+        cert_file: Some(bundle),
+        cert_dir: Some(certs.display().to_string()),
+    };
+    let roots = Roots::load(None, &os).unwrap();
+    let found = roots.candidates(&[&subject(ROOT_A)]);
+    assert_eq!(found.len(), 2, "the impostor and root A");
+    assert!(
+        roots.0.os_bundle.get().is_none(),
+        "the bundle file is not read"
+    );
+    assert!(roots.0.all.get().is_none(), "nor the whole store");
+    // Not in the index (the intermediate): the bundle file is searched.
+    std::fs::create_dir(certs.join("442f0666.0")).unwrap();
+    std::fs::write(
+        dir.path().join("bundle.pem"),
+        format!("{ROOT_A}\n{INTER_A}"),
+    )
+    .unwrap();
+    assert_eq!(roots.candidates(&[&subject(INTER_A)]).len(), 1);
+    assert!(roots.0.os_bundle.get().is_some());
 }
