@@ -16,7 +16,7 @@ use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -38,17 +38,25 @@ use super::Roots;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
-/// The HTTPS client trusting `roots`.
+/// The HTTPS client trusting `roots`. Its TLS configuration is made for
+/// the first request (a command that fails before one never makes it).
 pub(crate) fn client(roots: &Roots) -> SharedHttpClient {
+    SharedHttpClient::new(Client {
+        roots: roots.clone(),
+        tls: OnceLock::new(),
+    })
+}
+
+/// rustls on ring with our verifier, trusting `roots`.
+fn tls_config(roots: &Roots) -> rustls::ClientConfig {
     let provider = Arc::new(restrict_ciphers(rustls::crypto::ring::default_provider()));
     let verifier = Verifier::new(roots.clone(), provider.signature_verification_algorithms);
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("ring supports TLS 1.2 and 1.3")
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    SharedHttpClient::new(Client { tls })
+        .with_no_client_auth()
 }
 
 /// The cipher suites the SDK's client allows (aws-smithy-http-client's
@@ -78,7 +86,8 @@ fn restrict_ciphers(base: rustls::crypto::CryptoProvider) -> rustls::crypto::Cry
 
 #[derive(Debug)]
 struct Client {
-    tls: rustls::ClientConfig,
+    roots: Roots,
+    tls: OnceLock<rustls::ClientConfig>,
 }
 
 impl HttpClient for Client {
@@ -91,7 +100,7 @@ impl HttpClient for Client {
         tcp.set_nodelay(true);
         tcp.enforce_http(false);
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(self.tls.clone())
+            .with_tls_config(self.tls.get_or_init(|| tls_config(&self.roots)).clone())
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
