@@ -5,9 +5,10 @@
 //! certificates it sent, and at each step considers only the trust anchors
 //! whose subject is byte for byte the issuer name of the certificate in hand.
 //! So the anchors that can matter are the ones whose subject is the issuer of
-//! a certificate of the chain: [`Roots::candidates`] reads only those (finding
-//! them by subject in the bundle files), and the whole store is decoded only
-//! when they do not make a valid path. A chain is accepted exactly when the
+//! a certificate of the chain: [`Roots::candidates`] reads only those (found
+//! by subject: `AWS_CA_BUNDLE`, the OS directories' subject-hash index, the
+//! OS bundle file), and the whole store is decoded only when they do not
+//! make a valid path. A chain is accepted exactly when the
 //! whole store accepts it: the candidates are taken from the trusted
 //! certificates, and anything they refuse is decided by the whole store.
 
@@ -63,7 +64,9 @@ impl ServerCertVerifier for Verifier {
             )
             .is_ok();
         if !quick {
-            crate::debug!("TLS: the chain's anchor is not among the bundle files' candidates; reading the whole trust store");
+            crate::debug!(
+                "TLS: no path to a candidate found by subject; reading the whole trust store"
+            );
             verify_server_cert_signed_by_trust_anchor(
                 &cert,
                 self.roots.store(),
