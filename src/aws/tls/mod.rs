@@ -10,16 +10,18 @@
 //! A handshake needs one root: the issuer at the top of the server's chain.
 //! So nothing is decoded up front. [`Roots::load`] only reads and checks
 //! `AWS_CA_BUNDLE` (a bad bundle is a clear error before any connection);
-//! the verifier then asks [`Roots::candidates`] for the certificates whose
-//! subject is an issuer name of the chain, found in the bundle files
-//! (`AWS_CA_BUNDLE` and the OS store's bundle file) by decoding only the
-//! first few hundred bytes of each. Only when they make no valid path is the
-//! whole store read ([`Roots::store`], once per process): Debian's store is
-//! 146 certificates in the bundle and again in `/etc/ssl/certs/*.pem`, about
-//! 14 M instructions to read and decode in full, against ~0.3 M for the
-//! subject scan of the bundle. The whole store's files are read here rather
-//! than by rustls-native-certs, whose PEM decoder costs ~55 000 instructions
-//! a certificate; duplicates are recognised by their text before decoding.
+//! the verifier then asks [`Roots::candidates`] for the trusted certificates
+//! whose subject is an issuer name of the chain: those of `AWS_CA_BUNDLE`,
+//! those the OS store's directories index under OpenSSL's subject hash
+//! ([`index`]: one or two small files), and when that finds none, those of
+//! the OS bundle file (decoding only the first few hundred bytes of each
+//! certificate: ~1.2 M instructions for Debian's). Only when they make no
+//! valid path is the whole store read ([`Roots::store`], once per process):
+//! Debian's store is 146 certificates in the bundle and again in
+//! `/etc/ssl/certs/*.pem`, ~14 M instructions to read and decode in full.
+//! The whole store's files are read here rather than by rustls-native-certs,
+//! whose PEM decoder costs ~55 000 instructions a certificate; duplicates are
+//! recognised by their text before decoding.
 //! Certificates are public: they need no constant-time decoding.
 //!
 //! Only certificates that a root store accepts are trusted (the others are
