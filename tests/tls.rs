@@ -207,3 +207,98 @@ fn a_chain_not_ending_in_a_trusted_root_is_refused() {
         assert_eq!(ecr.requests.load(Ordering::SeqCst), before, "{name}");
     }
 }
+
+/// A CONNECT proxy on 127.0.0.1 that records each tunnel's target and
+/// `Proxy-Authorization` and relays bytes both ways.
+struct ConnectProxy {
+    url: String,
+    tunnels: Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>,
+}
+
+impl ConnectProxy {
+    fn start() -> ConnectProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let tunnels = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = tunnels.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let seen = seen.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(client.try_clone().unwrap());
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap_or(0);
+                    let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                    let mut auth = None;
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let header = header.trim_end();
+                        if header.is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = header.split_once(':') {
+                            if k.eq_ignore_ascii_case("proxy-authorization") {
+                                auth = Some(v.trim().to_string());
+                            }
+                        }
+                    }
+                    seen.lock().unwrap().push((target.clone(), auth));
+                    let Ok(server) = std::net::TcpStream::connect(&target) else {
+                        return;
+                    };
+                    let mut client = client;
+                    if client
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .is_err()
+                    {
+                        return;
+                    }
+                    let (mut up_from, mut up_to) = (reader, server.try_clone().unwrap());
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut up_from, &mut up_to);
+                        let _ = up_to.shutdown(std::net::Shutdown::Write);
+                    });
+                    let mut down_from = server;
+                    let _ = std::io::copy(&mut down_from, &mut client);
+                    let _ = client.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        ConnectProxy { url, tunnels }
+    }
+}
+
+#[test]
+fn https_goes_through_a_connect_tunnel_and_the_chain_is_checked_there_too() {
+    let ecr = TlsEcr::start();
+    let proxy = ConnectProxy::start();
+    let target = ecr.url.trim_start_matches("https://").to_string();
+    let with_user = proxy.url.replace("http://", "http://me:pw@");
+    for (store, trusted) in [(ROOT_A, true), (ROOT_B, false)] {
+        let mut env = env_for(&ecr);
+        let file = path(&env, "store.pem", store);
+        env.set("SSL_CERT_FILE", &file)
+            .set("HTTPS_PROXY", &with_user);
+        let before = ecr.requests.load(Ordering::SeqCst);
+        let run = env.get(REGISTRY);
+        let tunnels = proxy.tunnels.lock().unwrap().clone();
+        let (last_target, last_auth) = tunnels.last().cloned().expect("a tunnel");
+        assert_eq!(last_target, target);
+        // "me:pw" in base64
+        assert_eq!(last_auth.as_deref(), Some("Basic bWU6cHc="));
+        if trusted {
+            assert_eq!(run.secret(), PASSWORD, "{run:#?}");
+            assert_eq!(ecr.requests.load(Ordering::SeqCst), before + 1);
+        } else {
+            assert_ne!(run.code, 0, "{run:#?}");
+            assert!(
+                run.stderr.to_lowercase().contains("certificate"),
+                "{run:#?}"
+            );
+            assert_eq!(ecr.requests.load(Ordering::SeqCst), before);
+        }
+    }
+}

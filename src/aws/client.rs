@@ -29,66 +29,11 @@ pub(crate) fn load_roots(ca_bundle: Option<&str>, os: &OsStore) -> Result<Roots,
     })
 }
 
-/// The HTTPS client of [`http_client`], trusting `roots` (read as needed).
-/// Without a proxy: our own client (see [`super::tls::connector`]), whose
-/// certificate check decodes only the roots the server's chain needs.
-/// Through a proxy: the SDK's client, which tunnels `CONNECT`, given every
-/// root as PEM.
+/// The HTTPS client of [`http_client`], trusting `roots` (read as needed):
+/// our own (see [`super::tls::connector`]), whose certificate check decodes
+/// only the roots the server's chain needs.
 pub(crate) fn client_trusting(roots: &Roots) -> Result<SharedHttpClient, FetchError> {
-    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-    use aws_smithy_http_client::{proxy::ProxyConfig, Connector};
-    if !proxy_configured() {
-        return Ok(super::tls::connector::client(roots));
-    }
-    let proxy = ProxyConfig::from_env();
-    // The client's own loading of the OS store is off: `roots` has it.
-    let trust = TrustStore::empty()
-        .with_native_roots(false)
-        .with_pem_certificate(roots.pem());
-    let context = TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        .map_err(|e| FetchError::Other(format!("TLS set-up failed: {e}")))?;
-    Ok(
-        aws_smithy_http_client::Builder::new().build_with_connector_fn(
-            move |settings, components| {
-                // Called without settings and components only by the client's
-                // validate_base_client_config, which drops the connector (it
-                // builds one early "so native certs load"): twice per cold get,
-                // each time decoding every root certificate again. Give it one
-                // that has no TLS to set up. (Were it ever used, it refuses
-                // https:// URLs: it cannot talk to AWS unencrypted by mistake.)
-                if settings.is_none() && components.is_none() {
-                    return Connector::builder().build_http();
-                }
-                let mut builder = Connector::builder();
-                builder.set_connector_settings(settings.cloned());
-                if let Some(components) = components {
-                    builder.set_sleep_impl(components.sleep_impl());
-                }
-                builder
-                    .proxy_config(proxy.clone())
-                    .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-                    .tls_context(context.clone())
-                    .build()
-            },
-        ),
-    )
-}
-
-/// Whether the environment names a proxy, as the SDK's client reads it
-/// (hyper-util's `Matcher::from_env`, which `ProxyConfig::from_env` uses).
-fn proxy_configured() -> bool {
-    [
-        "ALL_PROXY",
-        "all_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-    ]
-    .iter()
-    .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+    Ok(super::tls::connector::client(roots))
 }
 
 /// Settings for credential providers built by hand (IMDS, MFA): our region

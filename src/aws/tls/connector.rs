@@ -29,21 +29,25 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::ErrorKind;
-use hyper_util::client::legacy::connect::HttpConnector as TcpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector as TcpConnector};
 use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 use super::verify::Verifier;
 use super::Roots;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
-/// The HTTPS client trusting `roots`. Its TLS configuration is made for
-/// the first request (a command that fails before one never makes it).
+/// The HTTPS client trusting `roots`, with proxies from the environment.
+/// Its TLS configuration is made for the first request (a command that
+/// fails before one never makes it).
 pub(crate) fn client(roots: &Roots) -> SharedHttpClient {
     SharedHttpClient::new(Client {
         roots: roots.clone(),
         tls: OnceLock::new(),
+        proxy: Arc::new(Matcher::from_env()),
     })
 }
 
@@ -87,7 +91,8 @@ fn restrict_ciphers(base: rustls::crypto::CryptoProvider) -> rustls::crypto::Cry
 #[derive(Debug)]
 struct Client {
     roots: Roots,
-    tls: OnceLock<rustls::ClientConfig>,
+    tls: OnceLock<Arc<rustls::ClientConfig>>,
+    proxy: Arc<Matcher>,
 }
 
 impl HttpClient for Client {
@@ -99,19 +104,27 @@ impl HttpClient for Client {
         let mut tcp = TcpConnector::new();
         tcp.set_nodelay(true);
         tcp.enforce_http(false);
+        let tls = self.tls.get_or_init(|| Arc::new(tls_config(&self.roots)));
+        // hyper-rustls sets the ALPN offer of its own copy; the tunnel's
+        // handshake offers the same.
+        let mut tunnel_tls = (**tls).clone();
+        tunnel_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(self.tls.get_or_init(|| tls_config(&self.roots)).clone())
+            .with_tls_config((**tls).clone())
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
-        let connect = Timed {
-            inner: https,
+        let connect = Connect {
+            https,
+            tls: Arc::new(tunnel_tls),
+            proxy: self.proxy.clone(),
             timeout: settings.connect_timeout(),
         };
         let mut builder = HyperClient::builder(TokioExecutor::new());
         builder.pool_timer(TokioTimer::new());
         SharedHttpConnector::new(Connector {
             client: builder.build(connect),
+            proxy: self.proxy.clone(),
             read_timeout: settings.read_timeout(),
         })
     }
@@ -120,7 +133,8 @@ impl HttpClient for Client {
 type Https = hyper_rustls::HttpsConnector<TcpConnector>;
 
 struct Connector {
-    client: HyperClient<Timed<Https>, SdkBody>,
+    client: HyperClient<Connect, SdkBody>,
+    proxy: Arc<Matcher>,
     read_timeout: Option<Duration>,
 }
 
@@ -134,10 +148,24 @@ impl fmt::Debug for Connector {
 
 impl HttpConnector for Connector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let request = match request.try_into_http1x() {
+        let mut request = match request.try_into_http1x() {
             Ok(request) => request,
             Err(e) => return HttpConnectorFuture::ready(Err(ConnectorError::user(e.into()))),
         };
+        // Through a proxy, plain HTTP goes to the proxy as it is (HTTPS
+        // goes through a CONNECT tunnel, which carries the credentials).
+        if request.uri().scheme() == Some(&http::uri::Scheme::HTTP)
+            && !request
+                .headers()
+                .contains_key(http::header::PROXY_AUTHORIZATION)
+        {
+            let auth = self.proxy.intercept(request.uri());
+            if let Some(auth) = auth.as_ref().and_then(|i| i.basic_auth()) {
+                request
+                    .headers_mut()
+                    .insert(http::header::PROXY_AUTHORIZATION, auth.clone());
+            }
+        }
         let response = self.client.request(request);
         let read_timeout = self.read_timeout;
         HttpConnectorFuture::new(async move {
@@ -229,39 +257,128 @@ impl fmt::Display for TimedOut {
 
 impl Error for TimedOut {}
 
-/// A connector whose connections (TCP connect and TLS handshake) give up
-/// after `timeout`.
+/// The connector: TCP and TLS (rustls with our verifier), straight or
+/// through the proxy the environment names (hyper-util's `Matcher`, which
+/// the SDK's client uses too: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+/// `NO_PROXY`, upper or lower case): plain HTTP to the proxy, HTTPS in a
+/// `CONNECT` tunnel. A connection gives up after `timeout`.
 #[derive(Clone)]
-struct Timed<C> {
-    inner: C,
+struct Connect {
+    https: Https,
+    tls: Arc<rustls::ClientConfig>,
+    proxy: Arc<Matcher>,
     timeout: Option<Duration>,
 }
 
-impl<C> tower_service::Service<http::Uri> for Timed<C>
-where
-    C: tower_service::Service<http::Uri>,
-    C::Future: Send + 'static,
-    C::Error: Into<BoxError>,
-{
-    type Response = C::Response;
+impl tower_service::Service<http::Uri> for Connect {
+    type Response = Conn;
     type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<C::Response, BoxError>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Conn, BoxError>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
+        tower_service::Service::<http::Uri>::poll_ready(&mut self.https, cx)
     }
 
     fn call(&mut self, uri: http::Uri) -> Self::Future {
-        let connecting = self.inner.call(uri);
+        let intercept = self.proxy.intercept(&uri);
+        let connecting: Self::Future = match intercept {
+            None => {
+                let direct = self.https.call(uri);
+                Box::pin(async move { Ok(Conn::Direct(direct.await?)) })
+            }
+            Some(proxy) if uri.scheme() == Some(&http::uri::Scheme::HTTP) => {
+                let forward = self.https.call(proxy.uri().clone());
+                Box::pin(async move { Ok(Conn::Forward(forward.await?)) })
+            }
+            Some(proxy) => {
+                let mut tunnel = Tunnel::new(proxy.uri().clone(), self.https.clone());
+                if let Some(auth) = proxy.basic_auth() {
+                    tunnel = tunnel.with_auth(auth.clone());
+                }
+                let tls = tokio_rustls::TlsConnector::from(self.tls.clone());
+                Box::pin(async move {
+                    let host = uri.host().ok_or("no host in the URL")?;
+                    let name = rustls_pki_types::ServerName::try_from(
+                        host.trim_start_matches('[')
+                            .trim_end_matches(']')
+                            .to_owned(),
+                    )?;
+                    let tunneled = tunnel.call(uri).await?;
+                    let stream = tls.connect(name, TokioIo::new(tunneled)).await?;
+                    Ok(Conn::Tunnel(Box::new(TokioIo::new(stream))))
+                })
+            }
+        };
         let timeout = self.timeout;
         Box::pin(async move {
             match timeout {
                 Some(limit) => match tokio::time::timeout(limit, connecting).await {
-                    Ok(result) => result.map_err(Into::into),
+                    Ok(result) => result,
                     Err(_) => Err(Box::new(TimedOut("connect")) as BoxError),
                 },
-                None => connecting.await.map_err(Into::into),
+                None => connecting.await,
             }
         })
+    }
+}
+
+type Stream = hyper_rustls::MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
+
+/// A connection: straight to the server, to a proxy that forwards plain
+/// HTTP, or TLS in a tunnel through a proxy.
+enum Conn {
+    Direct(Stream),
+    Forward(Stream),
+    Tunnel(Box<TokioIo<tokio_rustls::client::TlsStream<TokioIo<Stream>>>>),
+}
+
+impl Connection for Conn {
+    fn connected(&self) -> Connected {
+        match self {
+            Conn::Direct(s) => s.connected(),
+            // Requests in absolute form, for the proxy.
+            Conn::Forward(s) => s.connected().proxy(true),
+            Conn::Tunnel(s) => s.inner().get_ref().0.inner().connected(),
+        }
+    }
+}
+
+impl hyper::rt::Read for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Direct(s) | Conn::Forward(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tunnel(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl hyper::rt::Write for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Direct(s) | Conn::Forward(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Tunnel(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Direct(s) | Conn::Forward(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tunnel(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Direct(s) | Conn::Forward(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tunnel(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
     }
 }

@@ -82,10 +82,12 @@ struct Bundle {
 /// A file's device and inode number.
 type FileId = (u64, u64);
 
-/// Every trusted certificate once: as a root store, and in DER.
+/// Every trusted certificate once, as a root store.
 #[derive(Debug)]
 struct All {
     store: RootCertStore,
+    /// The same certificates in DER (what the tests compare).
+    #[cfg_attr(not(test), allow(dead_code))]
     der: Vec<Vec<u8>>,
 }
 
@@ -153,19 +155,6 @@ impl Roots {
     /// Every trusted certificate, read once (on the first call).
     pub(crate) fn store(&self) -> &RootCertStore {
         &self.all().store
-    }
-
-    /// Every trusted certificate, PEM-encoded, for a TLS stack that takes
-    /// PEM only (the SDK's client, used through proxies).
-    pub(crate) fn pem(&self) -> Vec<u8> {
-        use base64::engine::general_purpose::STANDARD;
-        let mut pem = Vec::new();
-        for der in &self.all().der {
-            pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
-            pem.extend_from_slice(STANDARD.encode(der).as_bytes());
-            pem.extend_from_slice(b"\n-----END CERTIFICATE-----\n");
-        }
-        pem
     }
 
     fn all(&self) -> &All {
