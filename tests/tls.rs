@@ -212,8 +212,11 @@ fn a_chain_not_ending_in_a_trusted_root_is_refused() {
 /// `Proxy-Authorization` and relays bytes both ways.
 struct ConnectProxy {
     url: String,
-    tunnels: Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>,
+    tunnels: Arc<std::sync::Mutex<Vec<Tunnel>>>,
 }
+
+/// A tunnel's target and `Proxy-Authorization`.
+type Tunnel = (String, Option<String>);
 
 impl ConnectProxy {
     fn start() -> ConnectProxy {
