@@ -1,16 +1,15 @@
-//! The HTTPS client of direct (unproxied) AWS calls: hyper 1 and rustls on
-//! ring, with our own certificate verifier ([`super::verify`]).
+//! The HTTPS client of every AWS call: hyper 1 and rustls on ring, with our
+//! own certificate verifier ([`super::verify`]).
 //!
 //! The SDK's client (aws-smithy-http-client) takes trust roots only as PEM,
 //! which it decodes in full into a root store on every connector it builds:
 //! ~8.5 M instructions for Debian's store, more than half a cold `get`. It
-//! has no way to give it a verifier, so direct calls go through this client
+//! has no way to give it a verifier, so calls go through this client
 //! instead: the same hyper-util pool and hyper-rustls connector it uses, the
 //! same cipher suites and protocol versions, its connect and read timeouts,
-//! and its error kinds (timeouts and I/O errors are retried by the SDK).
-//! HTTP/1.1 only: a process makes one or two calls, for which HTTP/2's
-//! connection set-up buys nothing. Calls through a proxy keep the SDK's
-//! client (see [`crate::aws::client`]), which tunnels `CONNECT` for them.
+//! its error kinds (timeouts and I/O errors are retried by the SDK) and its
+//! proxies (hyper-util's `Matcher` and `Tunnel`). HTTP/1.1 only: a process
+//! makes one or two calls, for which HTTP/2's connection set-up buys nothing.
 
 use std::error::Error;
 use std::fmt;
