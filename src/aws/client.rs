@@ -1,5 +1,5 @@
 //! The HTTP side of every AWS call: the HTTPS client (rustls on ring, the
-//! trust roots of [`super::tls`], proxies), the settings of hand-built
+//! trust roots and connector of [`super::tls`], proxies), the settings of hand-built
 //! credential providers, and the runtime that runs one call within a deadline.
 
 use std::time::Duration;
@@ -12,8 +12,8 @@ use super::tls::{OsStore, Roots};
 use super::FetchError;
 
 /// The HTTPS client: rustls on ring, trusting [`Roots`] (the OS store and
-/// `AWS_CA_BUNDLE`, read once), with proxies from `HTTPS_PROXY`,
-/// `HTTP_PROXY`, `NO_PROXY`.
+/// `AWS_CA_BUNDLE`), with proxies from `HTTPS_PROXY`, `HTTP_PROXY`,
+/// `NO_PROXY`.
 pub(crate) fn http_client(
     ca_bundle: Option<&str>,
     os: &OsStore,
@@ -29,43 +29,11 @@ pub(crate) fn load_roots(ca_bundle: Option<&str>, os: &OsStore) -> Result<Roots,
     })
 }
 
-/// The HTTPS client of [`http_client`], trusting `roots` (read already).
+/// The HTTPS client of [`http_client`], trusting `roots` (read as needed):
+/// our own (see [`super::tls::connector`]), whose certificate check decodes
+/// only the roots the server's chain needs.
 pub(crate) fn client_trusting(roots: &Roots) -> Result<SharedHttpClient, FetchError> {
-    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-    use aws_smithy_http_client::{proxy::ProxyConfig, Connector};
-    // The client's own loading of the OS store is off: `roots` has it.
-    let trust = TrustStore::empty()
-        .with_native_roots(false)
-        .with_pem_certificate(roots.pem());
-    let context = TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        .map_err(|e| FetchError::Other(format!("TLS set-up failed: {e}")))?;
-    Ok(
-        aws_smithy_http_client::Builder::new().build_with_connector_fn(
-            move |settings, components| {
-                // Called without settings and components only by the client's
-                // validate_base_client_config, which drops the connector (it
-                // builds one early "so native certs load"): twice per cold get,
-                // each time decoding every root certificate again. Give it one
-                // that has no TLS to set up. (Were it ever used, it refuses
-                // https:// URLs: it cannot talk to AWS unencrypted by mistake.)
-                if settings.is_none() && components.is_none() {
-                    return Connector::builder().build_http();
-                }
-                let mut builder = Connector::builder();
-                builder.set_connector_settings(settings.cloned());
-                if let Some(components) = components {
-                    builder.set_sleep_impl(components.sleep_impl());
-                }
-                builder
-                    .proxy_config(ProxyConfig::from_env())
-                    .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-                    .tls_context(context.clone())
-                    .build()
-            },
-        ),
-    )
+    Ok(super::tls::connector::client(roots))
 }
 
 /// Settings for credential providers built by hand (IMDS, MFA): our region
