@@ -44,6 +44,40 @@ pub enum FetchError {
         /// The last error.
         detail: String,
     },
+    /// The API endpoint's name does not resolve: a region the partition does
+    /// not have, a mistyped endpoint override, or no DNS. Never retried.
+    #[error("{}", unresolved_message(.host, .region, .partition, *.overridden_by, .detail))]
+    Unresolved {
+        /// The endpoint's host name.
+        host: String,
+        /// The registry's API region.
+        region: String,
+        /// The registry's partition (`aws`, `aws-cn`, ...).
+        partition: &'static str,
+        /// The variable the endpoint came from, when it is overridden.
+        overridden_by: Option<&'static str>,
+        /// The resolver's error.
+        detail: String,
+    },
+    /// AWS does not accept the credentials themselves: an unknown access key,
+    /// an invalid or expired session token, a secret that does not match.
+    #[error("AWS rejected the credentials ({source_label}): {detail} ({code}); the credentials themselves were rejected, not the permission: {}", rejected_advice(.code))]
+    Rejected {
+        /// The identity's description (where the credentials came from).
+        source_label: String,
+        /// The API's error code.
+        code: String,
+        /// The API's message.
+        detail: String,
+    },
+    /// AWS refused the request's time: this machine's clock is off.
+    #[error("{}", skew_message(*.skew, .detail))]
+    ClockSkew {
+        /// This clock minus AWS's, in seconds, when the answer says.
+        skew: Option<i64>,
+        /// The API's message.
+        detail: String,
+    },
     /// The network or endpoint could not be reached.
     #[error("cannot reach the ECR API in {region}: {detail} (check network, proxy settings (HTTPS_PROXY, NO_PROXY) and AWS_ENDPOINT_URL_ECR)")]
     Network {
@@ -59,6 +93,17 @@ pub enum FetchError {
         deadline: Duration,
         /// What the fetch was waiting for when the deadline came.
         stage: Stage,
+    },
+    /// The whole deadline went waiting for another process fetching the same
+    /// token (the refresh lock); with MFA, that process is likely at its prompt.
+    #[error("another docker-credential-ecr-login was getting the token for {host} and had not finished within {}s{}: try again when it is done, or raise AWS_ECR_TIMEOUT (seconds)", .waited.as_secs_f64().round(), busy_mfa(.mfa_profile.as_deref()))]
+    Busy {
+        /// The registry.
+        host: String,
+        /// How long this process waited.
+        waited: Duration,
+        /// The MFA profile of the identity, if it has one.
+        mfa_profile: Option<String>,
     },
     /// The endpoint's answer is not ECR's: not JSON (a proxy's page), or cut short.
     #[error("{0}")]
@@ -131,10 +176,15 @@ impl FetchError {
             FetchError::Credentials { .. } => "run `aws sts get-caller-identity` with the same AWS_PROFILE to see the credential error; for SSO run `aws sso login`",
             FetchError::AccessDenied { .. } => "grant the identity ecr:GetAuthorizationToken (e.g. the AmazonEC2ContainerRegistryReadOnly policy), or use another profile",
             FetchError::Unavailable { .. } => "wait and retry; check the AWS Health Dashboard for ECR in that region",
+            FetchError::Unresolved { .. } => "check the region in the registry's hostname (`aws ec2 describe-regions` lists them) and AWS_ENDPOINT_URL_ECR; if both are right, check DNS",
+            FetchError::Rejected { .. } => "refresh the credentials named above (`aws sso login`, `aws login`, new keys in `aws configure`, or unset a stale AWS_SESSION_TOKEN); `aws sts get-caller-identity` with the same settings shows whether AWS accepts them",
+            FetchError::ClockSkew { .. } => "set this machine's clock right (turn on NTP, e.g. `timedatectl set-ntp true`) and try again",
             FetchError::Network { .. } => "check connectivity to the endpoint above, HTTPS_PROXY / NO_PROXY, and AWS_ENDPOINT_URL_ECR",
             FetchError::Timeout { stage, .. } if stage.raising_helps() => "raise AWS_ECR_TIMEOUT (seconds) if the endpoint is slow rather than stuck",
             FetchError::Timeout { .. } => "check the network, the proxy (HTTPS_PROXY, NO_PROXY) and AWS_ENDPOINT_URL_ECR",
             FetchError::BadAnswer(_) => "check HTTPS_PROXY, NO_PROXY and AWS_ENDPOINT_URL_ECR: something other than ECR answered",
+            FetchError::Busy { mfa_profile: Some(_), .. } => "enter the MFA code at the other process's prompt, or run `docker-credential-ecr-login login --profile <profile>` in a terminal first",
+            FetchError::Busy { .. } => "try again in a moment; `docker-credential-ecr-login doctor` shows what the fetch waits for",
             FetchError::Remembered { .. } => "wait for the backoff to end, or run `docker-credential-ecr-login cache clear` to retry now",
             FetchError::Empty(_) | FetchError::MalformedToken(_) => "the endpoint did not answer like ECR: check AWS_ENDPOINT_URL_ECR",
             FetchError::AssumeRole { .. } => "check the role's trust policy (it must trust the identity above) and that the identity may call sts:AssumeRole on it",
@@ -155,11 +205,9 @@ impl FetchError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            FetchError::Unavailable { .. }
-                | FetchError::Network { .. }
-                | FetchError::Timeout { .. }
-                | FetchError::BadAnswer(_)
-        )
+            FetchError::Unavailable { .. } | FetchError::Network { .. } | FetchError::BadAnswer(_)
+        ) || matches!(self, FetchError::Timeout { stage, .. } if !stage.is_mfa())
+            || matches!(self, FetchError::Unresolved { detail, .. } if is_temporary_dns(detail))
     }
 }
 
@@ -181,6 +229,10 @@ pub enum Stage {
     Answer(String),
     /// The rest of an answer whose headers came.
     Body(String),
+    /// The user typing the MFA code of this profile at the prompt.
+    MfaCode(String),
+    /// Another process's prompt for the MFA code of this profile.
+    MfaPrompt(String),
     /// Retrying after failed attempts.
     Retrying {
         /// Attempts made.
@@ -197,6 +249,8 @@ impl Stage {
         matches!(
             self,
             Stage::Credentials
+                | Stage::MfaCode(_)
+                | Stage::MfaPrompt(_)
                 | Stage::Answer(_)
                 | Stage::Body(_)
                 | Stage::Retrying { .. }
@@ -204,11 +258,20 @@ impl Stage {
         )
     }
 
+    /// Whether the fetch was waiting for a person (an MFA code), not for AWS.
+    pub fn is_mfa(&self) -> bool {
+        matches!(self, Stage::MfaCode(_) | Stage::MfaPrompt(_))
+    }
+
     /// What the fetch was waiting for, for people: `the TLS handshake with api.ecr...`.
     pub fn describe(&self) -> String {
         match self {
             Stage::Unknown => "the request".into(),
             Stage::Credentials => "the AWS credentials".into(),
+            Stage::MfaCode(p) => format!("the MFA code of profile {p} to be entered"),
+            Stage::MfaPrompt(p) => {
+                format!("another process's prompt for the MFA code of profile {p}")
+            }
             Stage::Dns(h) => format!("the DNS lookup of {h}"),
             Stage::Connect(h) => format!("the TCP connection to {h}"),
             Stage::Tls(h) => format!("the TLS handshake with {h} (or the proxy's tunnel to it)"),
@@ -227,12 +290,163 @@ fn timeout_message(deadline: Duration, stage: &Stage) -> String {
     match stage {
         Stage::Unknown => format!("no answer from AWS within {secs:.1}s: check the network or proxy, or raise AWS_ECR_TIMEOUT (seconds)"),
         Stage::Credentials => format!("loading the AWS credentials did not finish within {secs:.1}s: raise AWS_ECR_TIMEOUT (seconds) if the credential process or sign-in is slow"),
+        Stage::MfaCode(p) => format!("the MFA code for profile {p} was not entered within {secs:.1}s: type it at the prompt sooner, run `docker-credential-ecr-login login --profile {p}` first (the session is kept), or raise AWS_ECR_TIMEOUT (seconds)"),
+        Stage::MfaPrompt(p) => format!("another docker-credential-ecr-login held the MFA prompt of profile {p} and no session came within {secs:.1}s: enter the code at that prompt (or end that process), or run `docker-credential-ecr-login login --profile {p}`"),
         Stage::Dns(_) => format!("{what} did not finish within {secs:.1}s: check DNS and the proxy settings (HTTPS_PROXY, NO_PROXY); raising AWS_ECR_TIMEOUT will not help"),
         Stage::Connect(_) => format!("{what} was not answered within {secs:.1}s: something drops the connection (a firewall, a wrong AWS_ENDPOINT_URL_ECR or HTTPS_PROXY); raising AWS_ECR_TIMEOUT will not help"),
         Stage::Tls(_) => format!("{what} did not finish within {secs:.1}s: something accepts the connection but does not complete TLS (a proxy or firewall in the way?); raising AWS_ECR_TIMEOUT will not help"),
         Stage::Answer(_) | Stage::Body(_) => format!("{what} did not come within {secs:.1}s: the API or a proxy is slow; raise AWS_ECR_TIMEOUT (seconds) if it is slow rather than stuck"),
         Stage::Retrying { attempts, last } => format!("ECR kept failing for {secs:.1}s ({attempts} attempts, the last: {last}): raise AWS_ECR_TIMEOUT (seconds) to allow more retries, or try again shortly"),
     }
+}
+
+fn busy_mfa(profile: Option<&str>) -> String {
+    profile.map_or(String::new(), |p| {
+        format!(
+            " (it is likely waiting for the MFA code of profile {p}: enter the code at its prompt)"
+        )
+    })
+}
+
+/// Whether a connection error's chain is a failed DNS lookup (hyper's
+/// connector says `dns error`).
+pub(crate) fn is_dns_failure(chain: &str) -> bool {
+    chain.contains("dns error")
+}
+
+/// Whether a DNS failure is the resolver's (no answer: EAI_AGAIN), not the
+/// name's (no such name).
+fn is_temporary_dns(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    d.contains("temporary failure") || d.contains("try again")
+}
+
+fn unresolved_message(
+    host: &str,
+    region: &str,
+    partition: &str,
+    overridden_by: Option<&str>,
+    detail: &str,
+) -> String {
+    let from = overridden_by.map_or(String::new(), |v| format!(" (from {v})"));
+    let why = if is_temporary_dns(detail) {
+        "the DNS lookup got no answer (check the network and DNS)"
+    } else {
+        "no such DNS name"
+    };
+    let names_region = host.split('.').any(|label| label == region);
+    let fix = match overridden_by {
+        Some(var) if !names_region => format!("check {var}"),
+        Some(var) => format!(
+            "region {region} looks wrong for the {partition} partition: check the region in the registry's hostname and {var}"
+        ),
+        None => format!(
+            "region {region} looks wrong for the {partition} partition: check the region in the registry's hostname"
+        ),
+    };
+    format!("the ECR endpoint {host}{from} does not resolve ({why}; not retried): {fix}")
+}
+
+/// What to do about credentials AWS rejected, by the error's code.
+fn rejected_advice(code: &str) -> &'static str {
+    match code {
+        "ExpiredTokenException" | "ExpiredToken" => {
+            "the session token has expired; refresh them (sign in again, or get new temporary keys)"
+        }
+        "InvalidSignatureException" | "SignatureDoesNotMatch" => {
+            "the secret access key does not match the access key id; check or refresh them"
+        }
+        _ => "AWS does not know the access key or session token (deleted, mistyped, from another partition, or a stale AWS_SESSION_TOKEN); refresh them",
+    }
+}
+
+/// The API's verdict on a request's credentials or time, if that is what
+/// its error `code` and `message` say: [`FetchError::ClockSkew`] or
+/// [`FetchError::Rejected`] (credentials from `label`).
+pub(crate) fn credentials_refused(code: &str, message: &str, label: &str) -> Option<FetchError> {
+    const SKEW: [&str; 3] = [
+        "Signature expired",
+        "Signature not yet current",
+        "too large", // "the difference between the request time and the current time is too large"
+    ];
+    let skewed = matches!(code, "RequestTimeTooSkewed" | "RequestExpired")
+        || (matches!(code, "InvalidSignatureException" | "SignatureDoesNotMatch")
+            && SKEW.iter().any(|s| message.contains(s)));
+    if skewed {
+        return Some(FetchError::ClockSkew {
+            skew: clock_skew(message),
+            detail: first_line(message),
+        });
+    }
+    matches!(
+        code,
+        "UnrecognizedClientException"
+            | "InvalidClientTokenId"
+            | "ExpiredTokenException"
+            | "ExpiredToken"
+            | "InvalidSignatureException"
+            | "SignatureDoesNotMatch"
+            | "InvalidAccessKeyId"
+    )
+    .then(|| FetchError::Rejected {
+        source_label: label.to_string(),
+        code: code.to_string(),
+        detail: first_line(message),
+    })
+}
+
+fn skew_message(skew: Option<i64>, detail: &str) -> String {
+    let fix = "set the clock right (turn on NTP) and try again";
+    match skew {
+        Some(s) => {
+            let by = crate::time::human(Duration::from_secs(s.unsigned_abs()));
+            let way = if s < 0 { "behind" } else { "ahead of" };
+            format!("AWS refused the request's signature because of its time: this machine's clock is {by} {way} AWS's ({detail}): {fix}")
+        }
+        None => format!(
+            "AWS refused the request's signature because of its time: this machine's clock is off ({detail}): {fix}"
+        ),
+    }
+}
+
+/// This clock minus AWS's, in seconds, from a SigV4 time error: `Signature
+/// expired: SIGNED is now earlier than LIMIT (NOW - 15 min.)` or `Signature
+/// not yet current: SIGNED is still later than LIMIT (NOW + 15 min.)`.
+fn clock_skew(message: &str) -> Option<i64> {
+    let times: Vec<i64> = message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter_map(amz_date)
+        .collect();
+    let fifteen = 15 * 60;
+    match times.as_slice() {
+        [signed, _, now, ..] => Some(signed - now),
+        [signed, limit] if message.contains("earlier") => Some(signed - (limit + fifteen)),
+        [signed, limit] if message.contains("later") => Some(signed - (limit - fifteen)),
+        _ => None,
+    }
+}
+
+/// `20261201T103000Z` (SigV4's time format) as seconds since the epoch.
+fn amz_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse().ok() };
+    let (y, m, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (hh, mm, ss) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Days from civil (H. Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
 /// Maps an API error's code, message and full text to a [`FetchError`].
@@ -273,6 +487,24 @@ where
             None => FetchError::Other(full),
         },
     }
+}
+
+/// The resolver's error, when `err` is a DNS lookup that failed.
+pub(crate) fn dns_failure<E>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>,
+) -> Option<String>
+where
+    E: std::error::Error + 'static,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    let SdkError::DispatchFailure(d) = err else {
+        return None;
+    };
+    let chain = error_chain(d.as_connector_error()?);
+    is_dns_failure(&chain).then(|| match chain.split_once("dns error: ") {
+        Some((_, why)) => why.to_string(),
+        None => chain.clone(),
+    })
 }
 
 /// An answer that is not ECR's: cut short, or not JSON at all (a proxy's
@@ -358,7 +590,7 @@ pub(crate) fn credentials_error(e: CredentialsError, identity: &Identity) -> Fet
         }
         other => FetchError::Credentials {
             source_label: identity.label.clone(),
-            detail: error_chain(&other),
+            detail: one_line(&error_chain(&other)),
         },
     }
 }
@@ -377,6 +609,20 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         next = e.source();
     }
     parts.join(": ")
+}
+
+/// A credential provider's text as one clean line: its lines (a credential
+/// process's stderr) joined with ` / `, without the SDK's repeated preamble
+/// and its `code exit status: N`.
+fn one_line(text: &str) -> String {
+    let text = text
+        .replace("an error occurred while loading credentials: ", "")
+        .replace("exited with code exit status: ", "exited with status ");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 /// At most 200 characters of the first line of `text`.
