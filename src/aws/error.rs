@@ -688,4 +688,140 @@ mod tests {
         }
         .is_transient());
     }
+
+    #[test]
+    fn sigv4_time_errors_give_the_skew() {
+        let cases = [
+            ("Signature expired: 20261201T100000Z is now earlier than 20261201T103500Z (20261201T105000Z - 15 min.)", Some(-3000)),
+            ("Signature not yet current: 20261201T120000Z is still later than 20261201T111500Z (20261201T110000Z + 15 min.)", Some(3600)),
+            ("Signature expired: 20261201T100000Z is now earlier than 20261201T103500Z", Some(-3000)),
+            ("Signature expired: 20260228T235959Z is now earlier than 20260301T000000Z (20260301T001500Z - 15 min.)", Some(-901)),
+            ("The difference between the request time and the current time is too large.", None),
+            ("Signature expired: 2026120T100000Z is now earlier", None),
+        ];
+        for (message, skew) in cases {
+            assert_eq!(clock_skew(message), skew, "{message}");
+        }
+        assert_eq!(amz_date("19700101T000000Z"), Some(0));
+        assert_eq!(amz_date("20000229T000000Z"), Some(951_782_400));
+        assert_eq!(amz_date("20261301T000000Z"), None);
+    }
+
+    #[test]
+    fn refusals_are_told_apart_by_code_and_message() {
+        let label = "profile dev (shared credentials)";
+        let kind = |code: &str, message: &str| match credentials_refused(code, message, label) {
+            Some(FetchError::ClockSkew { .. }) => "skew",
+            Some(FetchError::Rejected { .. }) => "rejected",
+            Some(_) => "other",
+            None => "none",
+        };
+        assert_eq!(
+            kind("InvalidSignatureException", "Signature expired: x"),
+            "skew"
+        );
+        assert_eq!(
+            kind("SignatureDoesNotMatch", "Signature not yet current: x"),
+            "skew"
+        );
+        assert_eq!(kind("RequestTimeTooSkewed", "anything"), "skew");
+        assert_eq!(
+            kind(
+                "InvalidSignatureException",
+                "The request signature we calculated does not match"
+            ),
+            "rejected"
+        );
+        assert_eq!(
+            kind(
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid."
+            ),
+            "rejected"
+        );
+        assert_eq!(kind("AccessDeniedException", "not authorized"), "none");
+        let text = credentials_refused(
+            "ExpiredTokenException",
+            "The security token included in the request is expired",
+            label,
+        )
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(
+            text.contains(label) && text.contains("has expired") && text.contains("refresh"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_unresolved_endpoint_names_the_region_or_the_override() {
+        let nx = "failed to lookup address information: Name or service not known";
+        let text = unresolved_message(
+            "api.ecr.us-east-7.amazonaws.com",
+            "us-east-7",
+            "aws",
+            None,
+            nx,
+        );
+        assert!(
+            text.contains("region us-east-7 looks wrong for the aws partition"),
+            "{text}"
+        );
+        assert!(!text.contains("AWS_ENDPOINT_URL"), "{text}");
+        let text = unresolved_message(
+            "vpce-1.example.internal",
+            "us-east-1",
+            "aws",
+            Some("AWS_ENDPOINT_URL_ECR"),
+            nx,
+        );
+        assert!(
+            text.contains("(from AWS_ENDPOINT_URL_ECR)")
+                && text.ends_with("check AWS_ENDPOINT_URL_ECR"),
+            "{text}"
+        );
+        assert!(!text.contains("looks wrong"), "{text}");
+        let again = "failed to lookup address information: Temporary failure in name resolution";
+        let text = unresolved_message(
+            "api.ecr.us-east-1.amazonaws.com",
+            "us-east-1",
+            "aws",
+            None,
+            again,
+        );
+        assert!(
+            text.contains("got no answer (check the network and DNS)"),
+            "{text}"
+        );
+        let e = |detail: &str| FetchError::Unresolved {
+            host: "h".into(),
+            region: "r".into(),
+            partition: "aws",
+            overridden_by: None,
+            detail: detail.into(),
+        };
+        assert!(!e(nx).is_transient());
+        assert!(e(again).is_transient());
+    }
+
+    #[test]
+    fn a_credential_process_error_is_one_line() {
+        assert_eq!(
+            one_line("an error occurred while loading credentials: Error retrieving credentials: external process exited with code exit status: 3. Stderr: boom\nsecond line\n"),
+            "Error retrieving credentials: external process exited with status 3. Stderr: boom / second line"
+        );
+    }
+
+    #[test]
+    fn waiting_for_a_person_is_not_an_outage() {
+        for stage in [Stage::MfaCode("p".into()), Stage::MfaPrompt("p".into())] {
+            let e = FetchError::Timeout {
+                deadline: Duration::from_secs(3),
+                stage,
+            };
+            assert!(!e.is_transient(), "{e}");
+            assert!(e.to_string().contains("MFA"), "{e}");
+            assert!(!e.to_string().contains("network"), "{e}");
+        }
+    }
 }
