@@ -421,3 +421,20 @@ mod mfa {
 fn a_get_of_another_registry_waiting_on_the_same_mfa_prompt_says_so() {
     mfa::same_prompt_other_registry();
 }
+
+#[test]
+fn doctor_s_cache_line_reads_as_a_sentence() {
+    let env = TestEnv::new();
+    env.get(REGISTRY).secret();
+    let run = env.run(&["doctor", REGISTRY], "");
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("cache "))
+        .unwrap_or_else(|| panic!("no cache line: {}", run.stdout));
+    assert!(
+        line.contains(&format!("{}: valid, ", env.cache_dir().display())),
+        "{line}"
+    );
+    assert!(!line.contains(" : ") && !line.contains(" ,"), "{line}");
+}

@@ -180,6 +180,7 @@ impl FetchError {
             FetchError::Rejected { .. } => "refresh the credentials named above (`aws sso login`, `aws login`, new keys in `aws configure`, or unset a stale AWS_SESSION_TOKEN); `aws sts get-caller-identity` with the same settings shows whether AWS accepts them",
             FetchError::ClockSkew { .. } => "set this machine's clock right (turn on NTP, e.g. `timedatectl set-ntp true`) and try again",
             FetchError::Network { .. } => "check connectivity to the endpoint above, HTTPS_PROXY / NO_PROXY, and AWS_ENDPOINT_URL_ECR",
+            FetchError::Timeout { stage, .. } if stage.is_mfa() => "enter the MFA code at the prompt in time, or run `docker-credential-ecr-login login --profile <profile>` in a terminal first (the session is kept)",
             FetchError::Timeout { stage, .. } if stage.raising_helps() => "raise AWS_ECR_TIMEOUT (seconds) if the endpoint is slow rather than stuck",
             FetchError::Timeout { .. } => "check the network, the proxy (HTTPS_PROXY, NO_PROXY) and AWS_ENDPOINT_URL_ECR",
             FetchError::BadAnswer(_) => "check HTTPS_PROXY, NO_PROXY and AWS_ENDPOINT_URL_ECR: something other than ECR answered",
@@ -562,6 +563,7 @@ mod tests {
             assert!(!e.is_transient(), "{e}");
             assert!(e.to_string().contains("MFA"), "{e}");
             assert!(!e.to_string().contains("network"), "{e}");
+            assert!(e.fix().contains("MFA code"), "{}", e.fix());
         }
     }
 }
