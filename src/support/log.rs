@@ -88,10 +88,8 @@ fn from_settings(settings: &Settings) -> Logger {
         };
         let file = match settings.path(env::LOG_FILE) {
             None => None,
-            Some(Err(why)) => {
-                problems.push(format!("{why}; not logging to a file"));
-                None
-            }
+            // Reported where the settings are read (main), once.
+            Some(Err(_)) => None,
             Some(Ok(path)) => match open_log_file(&path) {
                 Ok(f) => Some(Mutex::new(f)),
                 Err(e) => {
