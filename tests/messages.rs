@@ -438,3 +438,21 @@ fn doctor_s_cache_line_reads_as_a_sentence() {
     );
     assert!(!line.contains(" : ") && !line.contains(" ,"), "{line}");
 }
+
+#[test]
+fn an_override_s_password_never_reaches_the_unresolved_message_or_the_log() {
+    let mut env = TestEnv::new();
+    env.set(
+        "AWS_ENDPOINT_URL_ECR",
+        "https://admin:hunter2pass@api.ecr.us-east-7.invalid",
+    )
+    .set("AWS_ECR_LOG", "debug");
+    let run = env.get(US_EAST_7);
+    run.assert_not_found();
+    assert!(
+        run.stderr
+            .contains("the ECR endpoint api.ecr.us-east-7.invalid (from AWS_ENDPOINT_URL_ECR)"),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.contains("hunter2pass"), "{run:#?}");
+}

@@ -150,7 +150,9 @@ impl Progress {
 fn host_of(uri: &str) -> (String, bool) {
     let tls = uri.starts_with("https://");
     let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
-    let host = rest.split(['/', '?']).next().unwrap_or_default();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // Never the user information (`user:password@`) of an endpoint override.
+    let host = authority.rsplit('@').next().unwrap_or_default();
     (host.to_string(), tls)
 }
 
@@ -291,6 +293,10 @@ mod tests {
         assert_eq!(
             host_of("http://127.0.0.1:8080?x"),
             ("127.0.0.1:8080".into(), false)
+        );
+        assert_eq!(
+            host_of("https://admin:hunter2@vpce.example:8443/"),
+            ("vpce.example:8443".into(), true)
         );
     }
 
