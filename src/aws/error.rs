@@ -44,6 +44,40 @@ pub enum FetchError {
         /// The last error.
         detail: String,
     },
+    /// The API endpoint's name does not resolve: a region the partition does
+    /// not have, a mistyped endpoint override, or no DNS. Never retried.
+    #[error("{}", unresolved_message(.host, .region, .partition, *.overridden_by, .detail))]
+    Unresolved {
+        /// The endpoint's host name.
+        host: String,
+        /// The registry's API region.
+        region: String,
+        /// The registry's partition (`aws`, `aws-cn`, ...).
+        partition: &'static str,
+        /// The variable the endpoint came from, when it is overridden.
+        overridden_by: Option<&'static str>,
+        /// The resolver's error.
+        detail: String,
+    },
+    /// AWS does not accept the credentials themselves: an unknown access key,
+    /// an invalid or expired session token, a secret that does not match.
+    #[error("AWS rejected the credentials ({source_label}): {detail} ({code}); the credentials themselves were rejected, not the permission: {}", rejected_advice(.code))]
+    Rejected {
+        /// The identity's description (where the credentials came from).
+        source_label: String,
+        /// The API's error code.
+        code: String,
+        /// The API's message.
+        detail: String,
+    },
+    /// AWS refused the request's time: this machine's clock is off.
+    #[error("{}", skew_message(*.skew, .detail))]
+    ClockSkew {
+        /// This clock minus AWS's, in seconds, when the answer says.
+        skew: Option<i64>,
+        /// The API's message.
+        detail: String,
+    },
     /// The network or endpoint could not be reached.
     #[error("cannot reach the ECR API in {region}: {detail} (check network, proxy settings (HTTPS_PROXY, NO_PROXY) and AWS_ENDPOINT_URL_ECR)")]
     Network {
@@ -59,6 +93,17 @@ pub enum FetchError {
         deadline: Duration,
         /// What the fetch was waiting for when the deadline came.
         stage: Stage,
+    },
+    /// The whole deadline went waiting for another process fetching the same
+    /// token (the refresh lock); with MFA, that process is likely at its prompt.
+    #[error("another docker-credential-ecr-login was getting the token for {host} and had not finished within {}s{}: try again when it is done, or raise AWS_ECR_TIMEOUT (seconds)", .waited.as_secs_f64().round(), busy_mfa(.mfa_profile.as_deref()))]
+    Busy {
+        /// The registry.
+        host: String,
+        /// How long this process waited.
+        waited: Duration,
+        /// The MFA profile of the identity, if it has one.
+        mfa_profile: Option<String>,
     },
     /// The endpoint's answer is not ECR's: not JSON (a proxy's page), or cut short.
     #[error("{0}")]
@@ -131,10 +176,16 @@ impl FetchError {
             FetchError::Credentials { .. } => "run `aws sts get-caller-identity` with the same AWS_PROFILE to see the credential error; for SSO run `aws sso login`",
             FetchError::AccessDenied { .. } => "grant the identity ecr:GetAuthorizationToken (e.g. the AmazonEC2ContainerRegistryReadOnly policy), or use another profile",
             FetchError::Unavailable { .. } => "wait and retry; check the AWS Health Dashboard for ECR in that region",
+            FetchError::Unresolved { .. } => "check the region in the registry's hostname (`aws ec2 describe-regions` lists them) and AWS_ENDPOINT_URL_ECR; if both are right, check DNS",
+            FetchError::Rejected { .. } => "refresh the credentials named above (`aws sso login`, `aws login`, new keys in `aws configure`, or unset a stale AWS_SESSION_TOKEN); `aws sts get-caller-identity` with the same settings shows whether AWS accepts them",
+            FetchError::ClockSkew { .. } => "set this machine's clock right (turn on NTP, e.g. `timedatectl set-ntp true`) and try again",
             FetchError::Network { .. } => "check connectivity to the endpoint above, HTTPS_PROXY / NO_PROXY, and AWS_ENDPOINT_URL_ECR",
+            FetchError::Timeout { stage, .. } if stage.is_mfa() => "enter the MFA code at the prompt in time, or run `docker-credential-ecr-login login --profile <profile>` in a terminal first (the session is kept)",
             FetchError::Timeout { stage, .. } if stage.raising_helps() => "raise AWS_ECR_TIMEOUT (seconds) if the endpoint is slow rather than stuck",
             FetchError::Timeout { .. } => "check the network, the proxy (HTTPS_PROXY, NO_PROXY) and AWS_ENDPOINT_URL_ECR",
             FetchError::BadAnswer(_) => "check HTTPS_PROXY, NO_PROXY and AWS_ENDPOINT_URL_ECR: something other than ECR answered",
+            FetchError::Busy { mfa_profile: Some(_), .. } => "enter the MFA code at the other process's prompt, or run `docker-credential-ecr-login login --profile <profile>` in a terminal first",
+            FetchError::Busy { .. } => "try again in a moment; `docker-credential-ecr-login doctor` shows what the fetch waits for",
             FetchError::Remembered { .. } => "wait for the backoff to end, or run `docker-credential-ecr-login cache clear` to retry now",
             FetchError::Empty(_) | FetchError::MalformedToken(_) => "the endpoint did not answer like ECR: check AWS_ENDPOINT_URL_ECR",
             FetchError::AssumeRole { .. } => "check the role's trust policy (it must trust the identity above) and that the identity may call sts:AssumeRole on it",
@@ -155,11 +206,9 @@ impl FetchError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            FetchError::Unavailable { .. }
-                | FetchError::Network { .. }
-                | FetchError::Timeout { .. }
-                | FetchError::BadAnswer(_)
-        )
+            FetchError::Unavailable { .. } | FetchError::Network { .. } | FetchError::BadAnswer(_)
+        ) || matches!(self, FetchError::Timeout { stage, .. } if !stage.is_mfa())
+            || matches!(self, FetchError::Unresolved { detail, .. } if is_temporary_dns(detail))
     }
 }
 
@@ -181,6 +230,10 @@ pub enum Stage {
     Answer(String),
     /// The rest of an answer whose headers came.
     Body(String),
+    /// The user typing the MFA code of this profile at the prompt.
+    MfaCode(String),
+    /// Another process's prompt for the MFA code of this profile.
+    MfaPrompt(String),
     /// Retrying after failed attempts.
     Retrying {
         /// Attempts made.
@@ -197,6 +250,8 @@ impl Stage {
         matches!(
             self,
             Stage::Credentials
+                | Stage::MfaCode(_)
+                | Stage::MfaPrompt(_)
                 | Stage::Answer(_)
                 | Stage::Body(_)
                 | Stage::Retrying { .. }
@@ -204,11 +259,20 @@ impl Stage {
         )
     }
 
+    /// Whether the fetch was waiting for a person (an MFA code), not for AWS.
+    pub fn is_mfa(&self) -> bool {
+        matches!(self, Stage::MfaCode(_) | Stage::MfaPrompt(_))
+    }
+
     /// What the fetch was waiting for, for people: `the TLS handshake with api.ecr...`.
     pub fn describe(&self) -> String {
         match self {
             Stage::Unknown => "the request".into(),
             Stage::Credentials => "the AWS credentials".into(),
+            Stage::MfaCode(p) => format!("the MFA code of profile {p} to be entered"),
+            Stage::MfaPrompt(p) => {
+                format!("another process's prompt for the MFA code of profile {p}")
+            }
             Stage::Dns(h) => format!("the DNS lookup of {h}"),
             Stage::Connect(h) => format!("the TCP connection to {h}"),
             Stage::Tls(h) => format!("the TLS handshake with {h} (or the proxy's tunnel to it)"),
@@ -227,6 +291,8 @@ fn timeout_message(deadline: Duration, stage: &Stage) -> String {
     match stage {
         Stage::Unknown => format!("no answer from AWS within {secs:.1}s: check the network or proxy, or raise AWS_ECR_TIMEOUT (seconds)"),
         Stage::Credentials => format!("loading the AWS credentials did not finish within {secs:.1}s: raise AWS_ECR_TIMEOUT (seconds) if the credential process or sign-in is slow"),
+        Stage::MfaCode(p) => format!("the MFA code for profile {p} was not entered within {secs:.1}s: type it at the prompt sooner, run `docker-credential-ecr-login login --profile {p}` first (the session is kept), or raise AWS_ECR_TIMEOUT (seconds)"),
+        Stage::MfaPrompt(p) => format!("another docker-credential-ecr-login held the MFA prompt of profile {p} and no session came within {secs:.1}s: enter the code at that prompt (or end that process), or run `docker-credential-ecr-login login --profile {p}`"),
         Stage::Dns(_) => format!("{what} did not finish within {secs:.1}s: check DNS and the proxy settings (HTTPS_PROXY, NO_PROXY); raising AWS_ECR_TIMEOUT will not help"),
         Stage::Connect(_) => format!("{what} was not answered within {secs:.1}s: something drops the connection (a firewall, a wrong AWS_ENDPOINT_URL_ECR or HTTPS_PROXY); raising AWS_ECR_TIMEOUT will not help"),
         Stage::Tls(_) => format!("{what} did not finish within {secs:.1}s: something accepts the connection but does not complete TLS (a proxy or firewall in the way?); raising AWS_ECR_TIMEOUT will not help"),
@@ -234,6 +300,10 @@ fn timeout_message(deadline: Duration, stage: &Stage) -> String {
         Stage::Retrying { attempts, last } => format!("ECR kept failing for {secs:.1}s ({attempts} attempts, the last: {last}): raise AWS_ECR_TIMEOUT (seconds) to allow more retries, or try again shortly"),
     }
 }
+
+mod why;
+use why::{busy_mfa, is_temporary_dns, rejected_advice, skew_message, unresolved_message};
+pub(crate) use why::{credentials_refused, is_dns_failure};
 
 /// Maps an API error's code, message and full text to a [`FetchError`].
 pub(crate) type ApiErrorMapper<'a> = dyn Fn(Option<&str>, Option<&str>, String) -> FetchError + 'a;
@@ -273,6 +343,24 @@ where
             None => FetchError::Other(full),
         },
     }
+}
+
+/// The resolver's error, when `err` is a DNS lookup that failed.
+pub(crate) fn dns_failure<E>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>,
+) -> Option<String>
+where
+    E: std::error::Error + 'static,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    let SdkError::DispatchFailure(d) = err else {
+        return None;
+    };
+    let chain = error_chain(d.as_connector_error()?);
+    is_dns_failure(&chain).then(|| match chain.split_once("dns error: ") {
+        Some((_, why)) => why.to_string(),
+        None => chain.clone(),
+    })
 }
 
 /// An answer that is not ECR's: cut short, or not JSON at all (a proxy's
@@ -358,7 +446,7 @@ pub(crate) fn credentials_error(e: CredentialsError, identity: &Identity) -> Fet
         }
         other => FetchError::Credentials {
             source_label: identity.label.clone(),
-            detail: error_chain(&other),
+            detail: one_line(&error_chain(&other)),
         },
     }
 }
@@ -377,6 +465,20 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         next = e.source();
     }
     parts.join(": ")
+}
+
+/// A credential provider's text as one clean line: its lines (a credential
+/// process's stderr) joined with ` / `, without the SDK's repeated preamble
+/// and its `code exit status: N`.
+fn one_line(text: &str) -> String {
+    let text = text
+        .replace("an error occurred while loading credentials: ", "")
+        .replace("exited with code exit status: ", "exited with status ");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 /// At most 200 characters of the first line of `text`.
@@ -441,5 +543,27 @@ mod tests {
             hint: ""
         }
         .is_transient());
+    }
+
+    #[test]
+    fn a_credential_process_error_is_one_line() {
+        assert_eq!(
+            one_line("an error occurred while loading credentials: Error retrieving credentials: external process exited with code exit status: 3. Stderr: boom\nsecond line\n"),
+            "Error retrieving credentials: external process exited with status 3. Stderr: boom / second line"
+        );
+    }
+
+    #[test]
+    fn waiting_for_a_person_is_not_an_outage() {
+        for stage in [Stage::MfaCode("p".into()), Stage::MfaPrompt("p".into())] {
+            let e = FetchError::Timeout {
+                deadline: Duration::from_secs(3),
+                stage,
+            };
+            assert!(!e.is_transient(), "{e}");
+            assert!(e.to_string().contains("MFA"), "{e}");
+            assert!(!e.to_string().contains("network"), "{e}");
+            assert!(e.fix().contains("MFA code"), "{}", e.fix());
+        }
     }
 }

@@ -22,6 +22,7 @@ use aws_credential_types::Credentials;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::error::Stage;
 use super::sts::assume_role;
 use super::FetchError;
 use crate::cache::{Cache, CacheError, MFA_DIR};
@@ -47,8 +48,10 @@ pub struct Session {
     /// Temporary access key id.
     pub access_key_id: String,
     /// Temporary secret key.
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub secret_access_key: Secret,
     /// Session token.
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub session_token: Secret,
     /// Expiry, seconds since the epoch.
     pub expires_at: u64,
@@ -245,13 +248,16 @@ fn open_terminal() -> std::io::Result<(BufReader<std::fs::File>, std::fs::File)>
 }
 
 /// Credentials for `mfa`: the kept session, or a new one after prompting.
-/// `force` always prompts.
+/// `force` always prompts. `waiting` is told what the time goes on (another
+/// process's prompt, the user typing the code; `None` once the code is in),
+/// so that a deadline met meanwhile blames the prompt, not AWS.
 pub async fn credentials(
     config: &aws_config::SdkConfig,
     provider_config: &aws_config::provider_config::ProviderConfig,
     mfa: &MfaProfile,
     force: bool,
     cache: Option<&Cache>,
+    waiting: &dyn Fn(Option<Stage>),
 ) -> Result<(Credentials, Session), FetchError> {
     if !force {
         if let Some(session) = cache.and_then(|c| load_from(c, mfa)) {
@@ -261,10 +267,12 @@ pub async fn credentials(
     }
     // One prompt per profile at a time: wait for another process's prompt,
     // then use the session it kept.
+    waiting(Some(Stage::MfaPrompt(mfa.profile.clone())));
     let lock = match cache {
         Some(c) => lock_prompt(c, mfa).await?,
         None => None,
     };
+    waiting(None);
     if !force && lock.is_some() {
         if let Some(session) = cache.and_then(|c| load_from(c, mfa)) {
             crate::info!(
@@ -274,7 +282,9 @@ pub async fn credentials(
             return Ok((session.credentials(), session));
         }
     }
+    waiting(Some(Stage::MfaCode(mfa.profile.clone())));
     let code = prompt_code_until_deadline(mfa).await?;
+    waiting(None);
     let base = match &mfa.source_profile {
         Some(source) => aws_config::profile::ProfileFileCredentialsProvider::builder()
             .configure(provider_config)
@@ -323,7 +333,8 @@ pub async fn credentials(
     crate::info!(
         "MFA session for profile {} valid until {}",
         mfa.profile,
-        kept.expires_at
+        crate::time::at(kept.expires_at)
+            .map_or_else(|| kept.expires_at.to_string(), crate::time::rfc3339)
     );
     Ok((session, kept))
 }

@@ -163,7 +163,7 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
                 }
                 Some(e) => e.state(now),
             };
-            w(format!("cache        {} : {state}", cache.dir().display()))?;
+            w(format!("cache        {}: {state}", cache.dir().display()))?;
             let kept = crate::registry::host_of(input)
                 .ok()
                 .and_then(|h| cache.stored_login(&h))

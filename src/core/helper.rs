@@ -151,6 +151,17 @@ impl<S: TokenSource> Helper<S> {
         }
         let lock = match cache.lock(identity, host, self.lock_timeout.min(timeout)) {
             Ok(lock) => Some(lock),
+            Err(CacheError::LockTimeout { waited, .. })
+                if timeout.saturating_sub(started.elapsed()).is_zero() =>
+            {
+                // The whole deadline went waiting: a fetch could not start.
+                return Err(FetchError::Busy {
+                    host: host.to_string(),
+                    waited,
+                    mfa_profile: identity.mfa.as_ref().map(|m| m.profile.clone()),
+                }
+                .into());
+            }
             Err(e @ CacheError::LockTimeout { .. }) => {
                 crate::warn!("{e}; fetching without waiting any longer");
                 None

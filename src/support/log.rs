@@ -86,16 +86,18 @@ fn from_settings(settings: &Settings) -> Logger {
                 Level::Warn
             }),
         };
-        let file = settings
-            .log_file()
-            .and_then(|path| match open_log_file(&path) {
+        let file = match settings.path(env::LOG_FILE) {
+            None => None,
+            // Reported where the settings are read (main), once.
+            Some(Err(_)) => None,
+            Some(Ok(path)) => match open_log_file(&path) {
                 Ok(f) => Some(Mutex::new(f)),
                 Err(e) => {
-                    let path = path.display();
-                    problems.push(format!("cannot open {}={path}: {e}", env::LOG_FILE));
+                    problems.push(log_file_problem(&path, &e));
                     None
                 }
-            });
+            },
+        };
         for p in problems {
             stderr(&format!(
                 "ecr-login: warning: {}\n",
@@ -103,6 +105,19 @@ fn from_settings(settings: &Settings) -> Logger {
             ));
         }
         Logger { level, file }
+    }
+}
+
+/// Why the log file cannot be opened, and the fix, in one line.
+fn log_file_problem(path: &std::path::Path, e: &std::io::Error) -> String {
+    let var = env::LOG_FILE;
+    let shown = path.display();
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) if e.kind() == std::io::ErrorKind::NotFound && !dir.is_dir() => format!(
+            "cannot open {var}={shown}: the directory {} does not exist (create it, or point {var} at a file in an existing directory); not logging to a file",
+            dir.display()
+        ),
+        _ => format!("cannot open {var}={shown}: {e}; not logging to a file"),
     }
 }
 
@@ -126,13 +141,22 @@ pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
     let line = format!("ecr-login: {}: {text}\n", level.name());
     stderr(&line);
     if let Some(file) = &l.file {
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or_default();
+        let stamp = stamp(std::time::SystemTime::now());
         if let Ok(mut f) = file.lock() {
-            let _ = write!(f, "{stamp:.3} pid={} {line}", std::process::id());
+            let _ = write!(f, "{stamp} pid={} {line}", std::process::id());
         }
+    }
+}
+
+/// `2026-12-01T21:00:00.123Z`: a log line's time, RFC 3339 in UTC.
+fn stamp(t: std::time::SystemTime) -> String {
+    let whole = crate::time::rfc3339(t);
+    let millis = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_millis());
+    match whole.strip_suffix('Z') {
+        Some(s) => format!("{s}.{millis:03}Z"),
+        None => whole,
     }
 }
 
@@ -151,3 +175,31 @@ macro_rules! debug { ($($t:tt)*) => { $crate::log::write($crate::log::Level::Deb
 /// Logs at trace level.
 #[macro_export]
 macro_rules! trace { ($($t:tt)*) => { $crate::log::write($crate::log::Level::Trace, format_args!($($t)*)) } }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_line_s_time_is_rfc3339_with_milliseconds() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_764_622_800_042);
+        assert_eq!(stamp(t), "2025-12-01T21:00:00.042Z");
+    }
+
+    #[test]
+    fn a_missing_log_directory_is_named_with_the_fix() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("absent").join("ecr.log");
+        let e = open_log_file(&path).expect_err("no such directory");
+        let text = log_file_problem(&path, &e);
+        assert!(
+            text.contains(&format!(
+                "the directory {} does not exist",
+                dir.path().join("absent").display()
+            )),
+            "{text}"
+        );
+        assert!(text.contains("create it"), "{text}");
+        assert_eq!(text.lines().count(), 1, "{text}");
+    }
+}

@@ -48,15 +48,6 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Kept only for `aws::mfa::Session` (outside this change): once its two
-/// fields say `serialize_with = "Secret::serialize_exposed"`, this impl goes
-/// and every serialized secret is an explicit one.
-impl serde::Serialize for Secret {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         String::deserialize(d).map(Secret)

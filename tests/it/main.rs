@@ -24,6 +24,7 @@ mod hostile_users;
 mod identity;
 mod kubelet;
 mod manpage;
+mod messages;
 mod mistakes;
 mod secrets;
 mod sso;

@@ -14,7 +14,7 @@ use super::client::{
     block_on_ready, client_trusting, load_roots, no_shared_files, provider_config, run_tracked,
     run_within,
 };
-use super::error::{credentials_error, sdk_error};
+use super::error::{credentials_error, credentials_refused, dns_failure, sdk_error};
 use super::{sts, FetchError, TokenSource, WebIdentity};
 use crate::env;
 use crate::identity::{Identity, SourceKind};
@@ -87,6 +87,21 @@ impl SdkTokenSource {
             Registry::Public { .. } => &self.endpoint_ecr_public,
         };
         service.as_deref().or(self.endpoint.as_deref())
+    }
+
+    /// The variable the endpoint override in force for `registry` comes from.
+    fn endpoint_override_var(&self, registry: &Registry) -> Option<&'static str> {
+        let (service, var) = match registry {
+            Registry::Private(_) => (&self.endpoint_ecr, env::AWS_ENDPOINT_URL_ECR),
+            Registry::Public { .. } => {
+                (&self.endpoint_ecr_public, env::AWS_ENDPOINT_URL_ECR_PUBLIC)
+            }
+        };
+        match (service, &self.endpoint) {
+            (Some(_), _) => Some(var),
+            (None, Some(_)) => Some(env::AWS_ENDPOINT_URL),
+            (None, None) => None,
+        }
     }
 
     /// Whether a valid MFA session of `mfa` is kept (for `doctor`).
@@ -168,11 +183,16 @@ impl SdkTokenSource {
                 .load()
                 .await;
             let provider_config = provider_config(region, http);
-            Ok(
-                super::mfa::credentials(&config, &provider_config, mfa, force, self.cache.as_ref())
-                    .await?
-                    .1,
+            Ok(super::mfa::credentials(
+                &config,
+                &provider_config,
+                mfa,
+                force,
+                self.cache.as_ref(),
+                &|_| {},
             )
+            .await?
+            .1)
         })
     }
 
@@ -270,9 +290,16 @@ impl SdkTokenSource {
         let mut credentials = match &identity.mfa {
             Some(mfa) => {
                 let provider_config = provider_config(region.clone(), http.clone());
-                super::mfa::credentials(&config, &provider_config, mfa, false, self.cache.as_ref())
-                    .await?
-                    .0
+                super::mfa::credentials(
+                    &config,
+                    &provider_config,
+                    mfa,
+                    false,
+                    self.cache.as_ref(),
+                    &|stage| progress.waiting_for(stage),
+                )
+                .await?
+                .0
             }
             None => {
                 let provider = config
@@ -307,22 +334,16 @@ impl SdkTokenSource {
         };
         let api_error = |code: Option<&str>, message: Option<&str>, full: String| {
             let detail = message.map(str::to_string).unwrap_or(full);
-            match code.unwrap_or_default() {
+            let code = code.unwrap_or_default();
+            if let Some(refused) = credentials_refused(code, &detail, &identity.label) {
+                return refused;
+            }
+            match code {
                 "AccessDeniedException" | "AccessDenied" => FetchError::AccessDenied {
                     account: account.clone(),
                     region: api_region.clone(),
                     detail,
                     hint: "",
-                },
-                "UnrecognizedClientException"
-                | "InvalidSignatureException"
-                | "ExpiredTokenException"
-                | "InvalidClientTokenId"
-                | "SignatureDoesNotMatch" => FetchError::AccessDenied {
-                    account: account.clone(),
-                    region: api_region.clone(),
-                    detail,
-                    hint: "; the credentials themselves were rejected: check or refresh them",
                 },
                 "ThrottlingException"
                 | "ServerException"
@@ -335,11 +356,27 @@ impl SdkTokenSource {
             }
         };
 
+        let partition = match registry {
+            Registry::Private(p) => p.partition.id(),
+            Registry::Public { .. } => "aws",
+        };
+        let overridden_by = self.endpoint_override_var(registry);
+        // A name that does not resolve is not retried (see `retry`): say
+        // which name, and what is likely wrong.
+        let unresolved = |detail: String| FetchError::Unresolved {
+            host: progress.host().unwrap_or_default(),
+            region: api_region.clone(),
+            partition,
+            overridden_by,
+            detail,
+        };
+
         match registry {
             Registry::Private(p) => {
                 let ecr_config = aws_sdk_ecr::config::Builder::from(&config)
                     .credentials_provider(credentials)
                     .interceptor(progress.recorder())
+                    .retry_classifier(retry::NoRetryOnDns)
                     .build();
                 let client = aws_sdk_ecr::Client::from_conf(ecr_config);
                 crate::info!(
@@ -352,7 +389,10 @@ impl SdkTokenSource {
                     .get_authorization_token()
                     .send()
                     .await
-                    .map_err(|e| sdk_error(e, &api_region, &api_error))?;
+                    .map_err(|e| match dns_failure(&e) {
+                        Some(detail) => unresolved(detail),
+                        None => sdk_error(e, &api_region, &api_error),
+                    })?;
                 let data = out
                     .authorization_data()
                     .first()
@@ -374,14 +414,17 @@ impl SdkTokenSource {
                 let public_config = aws_sdk_ecrpublic::config::Builder::from(&config)
                     .credentials_provider(credentials)
                     .interceptor(progress.recorder())
+                    .retry_classifier(retry::NoRetryOnDns)
                     .build();
                 let client = aws_sdk_ecrpublic::Client::from_conf(public_config);
                 crate::info!("calling ecr-public:GetAuthorizationToken in us-east-1");
-                let out = client
-                    .get_authorization_token()
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error(e, &api_region, &api_error))?;
+                let out =
+                    client.get_authorization_token().send().await.map_err(
+                        |e| match dns_failure(&e) {
+                            Some(detail) => unresolved(detail),
+                            None => sdk_error(e, &api_region, &api_error),
+                        },
+                    )?;
                 let data = out
                     .authorization_data()
                     .ok_or_else(|| FetchError::Empty(host.clone()))?;
@@ -472,6 +515,7 @@ fn expiry(at: Option<&aws_smithy_types::DateTime>) -> SystemTime {
 }
 
 mod progress;
+mod retry;
 
 #[cfg(test)]
 mod tests;

@@ -33,6 +33,11 @@ struct State {
     phase: Phase,
     attempts: u32,
     last: Option<String>,
+    /// The host of the last request.
+    host: Option<String>,
+    /// What the credentials are waiting for, when it is known better than
+    /// "the credentials" (an MFA code).
+    waiting: Option<Stage>,
 }
 
 #[derive(Debug, Default)]
@@ -71,7 +76,7 @@ impl Progress {
             last: state.last.clone().unwrap_or_else(|| "no answer".into()),
         };
         match &state.phase {
-            Phase::Credentials => Stage::Credentials,
+            Phase::Credentials => state.waiting.clone().unwrap_or(Stage::Credentials),
             Phase::Sending { host, tls, capture } => {
                 if capture.get().is_some() {
                     return Stage::Answer(host.clone());
@@ -122,6 +127,19 @@ impl Intercept for AttemptRecorder {
 }
 
 impl Progress {
+    /// Notes what loading the credentials waits for now (`None`: nothing
+    /// more precise than the credentials).
+    pub(crate) fn waiting_for(&self, stage: Option<Stage>) {
+        if let Ok(mut s) = self.0.lock() {
+            s.waiting = stage;
+        }
+    }
+
+    /// The host of the last request, if one was sent.
+    pub(crate) fn host(&self) -> Option<String> {
+        self.0.lock().ok()?.host.clone()
+    }
+
     /// The interceptor that notes failed attempts in this progress.
     pub(crate) fn recorder(&self) -> AttemptRecorder {
         AttemptRecorder(self.clone())
@@ -132,7 +150,9 @@ impl Progress {
 fn host_of(uri: &str) -> (String, bool) {
     let tls = uri.starts_with("https://");
     let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
-    let host = rest.split(['/', '?']).next().unwrap_or_default();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // Never the user information (`user:password@`) of an endpoint override.
+    let host = authority.rsplit('@').next().unwrap_or_default();
     (host.to_string(), tls)
 }
 
@@ -188,6 +208,8 @@ impl HttpConnector for TrackedConnector {
         let (host, tls) = host_of(request.uri());
         if let Ok(mut s) = self.progress.0.lock() {
             s.attempts += 1;
+            crate::debug!("request {} to {host}", s.attempts);
+            s.host = Some(host.clone());
             s.phase = Phase::Sending {
                 host: host.clone(),
                 tls,
@@ -271,6 +293,10 @@ mod tests {
         assert_eq!(
             host_of("http://127.0.0.1:8080?x"),
             ("127.0.0.1:8080".into(), false)
+        );
+        assert_eq!(
+            host_of("https://admin:hunter2@vpce.example:8443/"),
+            ("vpce.example:8443".into(), true)
         );
     }
 

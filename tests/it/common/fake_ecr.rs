@@ -47,8 +47,10 @@ impl Call {
 pub enum Reply {
     /// A token living this long.
     Token(Duration),
-    /// HTTP 400 with this `__type` and message.
+    /// This status with this `__type` (the message is `fake <type>`).
     Error(u16, &'static str),
+    /// This status with this `__type` and this message.
+    ErrorMessage(u16, &'static str, &'static str),
     /// No authorization data.
     Empty,
     /// A token that is not base64 / has no colon.
@@ -290,6 +292,10 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
             Reply::Error(status, kind) => (
                 status,
                 serde_json::json!({"__type": kind, "message": format!("fake {kind}")}).to_string(),
+            ),
+            Reply::ErrorMessage(status, kind, message) => (
+                status,
+                serde_json::json!({"__type": kind, "message": message}).to_string(),
             ),
             Reply::Hang => {
                 std::thread::sleep(Duration::from_secs(600));
