@@ -28,4 +28,5 @@ mod messages;
 mod mistakes;
 mod secrets;
 mod sso;
+mod tls;
 mod tokens;

@@ -4,23 +4,21 @@
 //! store lacks root A, even when it holds a root of the same name and
 //! another key.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use base64::Engine as _;
-use common::{TestEnv, REGISTRY};
+use crate::common::{TestEnv, REGISTRY};
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-const ROOT_A: &str = include_str!("data/tls/root-a.pem");
-const IMPOSTOR_A: &str = include_str!("data/tls/impostor-a.pem");
-const ROOT_B: &str = include_str!("data/tls/root-b.pem");
-const CHAIN: &str = include_str!("data/tls/server-chain.pem");
-const KEY: &str = include_str!("data/tls/server.key");
+const ROOT_A: &str = include_str!("../data/tls/root-a.pem");
+const IMPOSTOR_A: &str = include_str!("../data/tls/impostor-a.pem");
+const ROOT_B: &str = include_str!("../data/tls/root-b.pem");
+const CHAIN: &str = include_str!("../data/tls/server-chain.pem");
+const KEY: &str = include_str!("../data/tls/server.key");
 const PASSWORD: &str = "tls-test-password";
 
 /// An ECR endpoint over TLS that answers every request with one token.
