@@ -385,14 +385,13 @@ impl SdkTokenSource {
                 );
                 // No registryIds (deprecated): the token names the principal,
                 // and each registry's policy decides what it may read.
-                let out = client
-                    .get_authorization_token()
-                    .send()
-                    .await
-                    .map_err(|e| match dns_failure(&e) {
-                        Some(detail) => unresolved(detail),
-                        None => sdk_error(e, &api_region, &api_error),
-                    })?;
+                let out =
+                    client.get_authorization_token().send().await.map_err(
+                        |e| match dns_failure(&e) {
+                            Some(detail) => unresolved(detail),
+                            None => sdk_error(e, &api_region, &api_error),
+                        },
+                    )?;
                 let data = out
                     .authorization_data()
                     .first()
