@@ -10,7 +10,7 @@
 //!   `configure` ([`configure`]), `cache`, `login`. Each is a thin caller of
 //!   the core;
 //! - the core, in [`core`]: registry names, identities, the registry map,
-//!   [`resolve::resolve`], the token cache and the policy ([`Helper`]);
+//!   [`core::resolve::resolve`], the token cache and the policy ([`core::helper::Helper`]);
 //! - the AWS seam, in [`aws`]: the only code that speaks to the AWS SDK,
 //!   behind [`aws::TokenSource`];
 //! - support, in [`support`]: secrets, redaction, logging, safe file access,
@@ -23,19 +23,12 @@
 pub(crate) mod aws;
 pub mod cli;
 pub mod configure;
-pub(crate) mod core;
+pub mod core;
 pub(crate) mod env;
 pub(crate) mod error;
 pub mod kubelet;
 pub mod settings;
-pub(crate) mod support;
-
-pub use crate::core::{cache, login, registry};
-pub(crate) use crate::core::{helper, identity, imds, profile, regmap, resolve};
-pub use support::redact;
-pub(crate) use support::{log, safe_fs, secret, time};
-
-pub use crate::core::helper::Helper;
+pub mod support;
 
 /// The binary's name, as Docker looks for it (`docker-credential-` + the
 /// helper name in its config).

@@ -7,7 +7,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::identity::Identity;
+use crate::core::identity::Identity;
 
 /// Why a token could not be fetched. Messages say what to do next.
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +109,7 @@ pub enum FetchError {
     #[error("{0}")]
     BadAnswer(String),
     /// A refresh failed a moment ago; within the backoff the API is not asked again.
-    #[error("{cause} (this failed {} ago; not asking ECR again for {})", crate::time::human(*.ago), crate::time::human(*.retry_in))]
+    #[error("{cause} (this failed {} ago; not asking ECR again for {})", crate::support::time::human(*.ago), crate::support::time::human(*.retry_in))]
     Remembered {
         /// The remembered error message.
         cause: String,

@@ -15,10 +15,10 @@
 
 use std::time::Duration;
 
-use crate::identity::Identity;
-use crate::login::Login;
-use crate::registry::Registry;
-use crate::secret::{Secret, SessionCredentials};
+use crate::core::identity::Identity;
+use crate::core::login::Login;
+use crate::core::registry::Registry;
+use crate::support::secret::{Secret, SessionCredentials};
 
 mod client;
 mod device;

@@ -15,10 +15,10 @@ use aws_smithy_types::date_time::{DateTime, Format};
 use serde_json::{json, Value};
 
 use super::FetchError;
-use crate::identity::{Identity, LoginSession, SsoProfile};
-use crate::secret::Secret;
+use crate::core::identity::{Identity, LoginSession, SsoProfile};
 use crate::settings::Settings;
-use crate::time::human;
+use crate::support::secret::Secret;
+use crate::support::time::human;
 
 /// What a sign-in cache holds for one profile. No secret is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,13 +86,13 @@ const MAX_CACHE_FILE: u64 = 1024 * 1024;
 /// planted there is unreadable, not a stalled `get` (the SDK, which reads it
 /// next, is only asked once it is known to be a regular file).
 fn read_json(path: &Path) -> Result<Value, Cached> {
-    match crate::safe_fs::read_regular(path, MAX_CACHE_FILE) {
+    match crate::support::safe_fs::read_regular(path, MAX_CACHE_FILE) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(Cached::Missing(path.to_path_buf()))
         }
         Err(e) => Err(Cached::Unreadable(
             path.to_path_buf(),
-            crate::safe_fs::why_unreadable(&e),
+            crate::support::safe_fs::why_unreadable(&e),
         )),
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map_err(|_| Cached::Unreadable(path.to_path_buf(), "not valid JSON".into())),
@@ -209,10 +209,11 @@ pub fn write_sso_token(
         home.join(".aws").join("sso"),
         dir.to_path_buf(),
     ] {
-        crate::safe_fs::ensure_dir(&d).map_err(failed)?;
+        crate::support::safe_fs::ensure_dir(&d).map_err(failed)?;
     }
     let name = path.file_name().expect("a file name").to_string_lossy();
-    crate::safe_fs::write_atomic(dir, &name, doc.to_string().as_bytes()).map_err(failed)?;
+    crate::support::safe_fs::write_atomic(dir, &name, doc.to_string().as_bytes())
+        .map_err(failed)?;
     Ok(path)
 }
 

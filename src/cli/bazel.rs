@@ -18,10 +18,10 @@ use serde::Deserialize;
 
 use super::ExitCode;
 use crate::aws::SdkTokenSource;
+use crate::core::helper::Helper;
+use crate::core::login::Login;
+use crate::core::regmap::MapFile;
 use crate::error::{Error, Result};
-use crate::helper::Helper;
-use crate::login::Login;
-use crate::regmap::MapFile;
 use crate::settings::Settings;
 
 /// The answer for a URI this helper has no credentials for.
@@ -84,10 +84,10 @@ fn answer(
     let Some((scheme, _)) = uri.split_once("://") else {
         return Err(Error::Input(format!(
             "the request's uri {:?} has no scheme (expected https://HOST/...)",
-            crate::redact::scrub(&uri.chars().take(100).collect::<String>())
+            crate::support::redact::scrub(&uri.chars().take(100).collect::<String>())
         )));
     };
-    if !crate::resolve::is_ecr(uri, file) {
+    if !crate::core::resolve::is_ecr(uri, file) {
         crate::info!("{uri}: not an ECR registry; no credentials");
         return Ok(EMPTY.to_string());
     }
@@ -106,7 +106,7 @@ fn response(login: &Login) -> String {
     let mut text = String::from("{\"headers\":{\"Authorization\":[");
     text.push_str(&serde_json::Value::String(header).to_string());
     text.push_str("]},\"expires\":\"");
-    text.push_str(&crate::time::rfc3339(login.expires_at));
+    text.push_str(&crate::support::time::rfc3339(login.expires_at));
     text.push_str("\"}");
     text
 }
@@ -114,7 +114,7 @@ fn response(login: &Login) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use crate::support::secret::Secret;
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]

@@ -2,9 +2,9 @@
 
 use std::io::Write;
 
-use crate::cache::Cache;
+use crate::core::cache::Cache;
+use crate::core::identity::Identity;
 use crate::error::{Error, Result};
-use crate::identity::Identity;
 use crate::settings::Settings;
 
 fn enabled(settings: &Settings) -> Result<Cache> {
@@ -40,7 +40,7 @@ pub fn show(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
             &e.identity[..16.min(e.identity.len())],
             // The registry and the identity come from the (validated) file
             // and directory names; the label from the content, escaped.
-            crate::redact::escape_controls(&e.identity_label)
+            crate::support::redact::escape_controls(&e.identity_label)
         ));
     }
     for e in cache.stored_logins() {
@@ -48,11 +48,11 @@ pub fn show(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
         let state = if left.is_zero() {
             "expired".to_string()
         } else {
-            format!("valid, {} left", crate::time::human(left))
+            format!("valid, {} left", crate::support::time::human(left))
         };
         text.push_str(&format!(
             "  {}  docker login (kept; served to every identity)  {state}\n",
-            crate::redact::escape_controls(&e.registry)
+            crate::support::redact::escape_controls(&e.registry)
         ));
     }
     super::write_out(stdout, &text)

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::aws::sign_in::Cached;
 use crate::aws::{SdkTokenSource, TokenSource};
-use crate::cache::Cache;
+use crate::core::cache::Cache;
+use crate::core::identity::{Identity, SourceKind};
+use crate::core::registry::Registry;
 use crate::error::{Error, Result};
-use crate::identity::{Identity, SourceKind};
-use crate::registry::Registry;
 use crate::settings::Settings;
-use crate::time::human;
+use crate::support::time::human;
 
 /// A sign-in with less than this left is renewed (or must be) soon.
 const RENEW: Duration = Duration::from_secs(15 * 60);
@@ -22,11 +22,11 @@ const RENEW: Duration = Duration::from_secs(15 * 60);
 pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool> {
     let source = SdkTokenSource::new(settings);
     let mut w = |line: String| {
-        out.write_all(crate::redact::scrub(&line).as_bytes())
+        out.write_all(crate::support::redact::scrub(&line).as_bytes())
             .and_then(|()| out.write_all(b"\n"))
             .map_err(|e| Error::Io(format!("cannot write to stdout: {e}")))
     };
-    let (config, config_path) = match crate::resolve::config(settings) {
+    let (config, config_path) = match crate::core::resolve::config(settings) {
         Ok(c) => c,
         Err(e) => {
             w(format!("registry     {input}"))?;
@@ -34,7 +34,7 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
             return Ok(false);
         }
     };
-    let registry = match crate::resolve::registry_for(input, &config) {
+    let registry = match crate::core::resolve::registry_for(input, &config) {
         Ok((r, None)) => r,
         Ok((r, Some((host, alias)))) => {
             w(format!(
@@ -90,7 +90,7 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
     }
     w(format!("endpoint     {}", source.api_endpoint(&registry)))?;
 
-    let resolved = match crate::resolve::resolve_registry(
+    let resolved = match crate::core::resolve::resolve_registry(
         registry.clone(),
         &config,
         config_path.as_deref(),
@@ -164,7 +164,7 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
                 Some(e) => e.state(now),
             };
             w(format!("cache        {}: {state}", cache.dir().display()))?;
-            let kept = crate::registry::host_of(input)
+            let kept = crate::core::registry::host_of(input)
                 .ok()
                 .and_then(|h| cache.stored_login(&h))
                 .filter(|e| e.remaining(now) >= super::list::MIN_STORED_VALIDITY);
@@ -172,7 +172,7 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
                 w(format!(
                     "  kept       a `docker login` for {} ({} left): `get` serves it instead of this identity's token; `docker logout {}` forgets it",
                     e.registry,
-                    crate::time::human(e.remaining(now)),
+                    crate::support::time::human(e.remaining(now)),
                     e.registry
                 ))?;
             }

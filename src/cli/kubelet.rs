@@ -7,9 +7,9 @@ use std::time::{Instant, SystemTime};
 
 use super::ExitCode;
 use crate::aws::{SdkTokenSource, TokenSource, WebIdentity};
+use crate::core::helper::Helper;
 use crate::env;
 use crate::error::{Error, Result};
-use crate::helper::Helper;
 use crate::kubelet::{self, KubeletError, PullAs};
 use crate::settings::Settings;
 
@@ -39,7 +39,7 @@ fn answer(settings: &Settings, stdin: impl Read) -> Result<String> {
     }
     let text = String::from_utf8(bytes)
         .map_err(|_| KubeletError::Request("stdin is not valid UTF-8".into()))?;
-    let (config, config_path) = crate::resolve::config(settings)?;
+    let (config, config_path) = crate::core::resolve::config(settings)?;
     let request = kubelet::parse_request_with(&text, &config)?;
     let helper = Helper::from_settings(SdkTokenSource::new(settings), settings);
     let env_role = settings.var(env::ECR_ROLE_ARN);
@@ -81,7 +81,7 @@ fn answer(settings: &Settings, stdin: impl Read) -> Result<String> {
                     env::ECR_ROLE_ARN
                 );
             }
-            let resolved = crate::resolve::resolve_registry(
+            let resolved = crate::core::resolve::resolve_registry(
                 request.registry.clone(),
                 &config,
                 config_path.as_deref(),

@@ -13,12 +13,12 @@ use std::time::{Duration, SystemTime};
 
 use crate::aws::sign_in::Cached;
 use crate::aws::SdkTokenSource;
+use crate::core::identity::Identity;
+use crate::core::profile::ProfileSet;
 use crate::env;
 use crate::error::Result;
-use crate::identity::Identity;
-use crate::profile::ProfileSet;
 use crate::settings::Settings;
-use crate::time::{human, secs};
+use crate::support::time::{human, secs};
 
 /// An SSO token with less than this left is renewed even without `--force`.
 const MIN_LEFT: Duration = Duration::from_secs(15 * 60);

@@ -1,9 +1,9 @@
 //! The command line: argv → [`args::Command`] → one front end → exit code.
 //! Stdout carries only what the caller parses; diagnostics go through
-//! [`crate::log`].
+//! [`crate::support::log`].
 //!
-//! The front ends, each a thin caller of [`crate::resolve`] (who logs in
-//! where) and [`crate::helper`] (cache, then token source):
+//! The front ends, each a thin caller of [`crate::core::resolve`] (who logs in
+//! where) and [`crate::core::helper`] (cache, then token source):
 //!
 //! - [`docker`]: the Docker credential-helper protocol (`get`, `store`,
 //!   `erase`, `list`);
@@ -135,8 +135,8 @@ pub fn run(
     // Before any file is opened: a closed stdout or stderr must not lend its
     // number to a cache file.
     #[cfg(unix)]
-    crate::safe_fs::ensure_std_fds();
-    crate::log::init(settings);
+    crate::support::safe_fs::ensure_std_fds();
+    crate::support::log::init(settings);
     for problem in &settings.problems {
         crate::warn!("{problem}");
     }
@@ -173,9 +173,9 @@ pub fn run(
 fn fail(e: Error) -> ExitCode {
     match e {
         Error::Usage(msg) => {
-            crate::log::stderr(&format!(
+            crate::support::log::stderr(&format!(
                 "{BIN}: {} (see `{BIN} help`)\n",
-                crate::redact::scrub(&msg)
+                crate::support::redact::scrub(&msg)
             ));
         }
         e => crate::error!("{e}"),

@@ -6,8 +6,8 @@
 use std::io::Write;
 
 use crate::aws::SdkTokenSource;
+use crate::core::helper::Helper;
 use crate::error::Result;
-use crate::helper::Helper;
 use crate::settings::Settings;
 
 /// Prints `host`'s password, or with `basic_auth` its base64 token, and a newline.
@@ -18,7 +18,7 @@ pub fn print(
     stdout: &mut dyn Write,
 ) -> Result<()> {
     let helper = Helper::from_settings(SdkTokenSource::new(settings), settings);
-    let (file, path) = crate::resolve::config(settings)?;
+    let (file, path) = crate::core::resolve::config(settings)?;
     let login = helper.login_to(host, &file, path.as_deref(), settings)?;
     let secret = if basic_auth {
         login.basic_auth()

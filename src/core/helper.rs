@@ -4,15 +4,15 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::aws::{FetchError, TokenSource};
-use crate::cache::{
+use crate::core::cache::{
     Cache, CacheEntry, CacheError, CacheLock, Failure, FORMAT_VERSION, MAX_LIFETIME,
 };
+use crate::core::identity::{Identity, SourceKind};
+use crate::core::login::Login;
+use crate::core::registry::Registry;
 use crate::error::Result;
-use crate::identity::{Identity, SourceKind};
-use crate::login::Login;
-use crate::registry::Registry;
 use crate::settings::Settings;
-use crate::time::{human, secs};
+use crate::support::time::{human, secs};
 
 /// A cached token this close to expiry is not served when a refresh fails
 /// (nor instead of one: within it a refresh is needed).
@@ -41,7 +41,7 @@ impl From<&CacheEntry> for Login {
         Login {
             username: e.username.clone(),
             password: e.password.clone(),
-            expires_at: crate::time::at(e.expires_at).unwrap_or(std::time::UNIX_EPOCH),
+            expires_at: crate::support::time::at(e.expires_at).unwrap_or(std::time::UNIX_EPOCH),
         }
     }
 }
@@ -58,6 +58,7 @@ impl<S: TokenSource> Helper<S> {
     }
 
     /// A helper with explicit settings (tests).
+    #[cfg(test)]
     pub fn new(
         source: S,
         cache: Option<Cache>,
@@ -78,16 +79,16 @@ impl<S: TokenSource> Helper<S> {
     }
 
     /// A login for the registry `host` names (as Docker sends it), as whoever
-    /// [`crate::resolve`] says logs in there (with the config file `file`,
+    /// [`crate::core::resolve`] says logs in there (with the config file `file`,
     /// read from `path`).
     pub fn login_to(
         &self,
         host: &str,
-        file: &crate::regmap::MapFile,
+        file: &crate::core::regmap::MapFile,
         path: Option<&std::path::Path>,
         settings: &Settings,
     ) -> Result<Login> {
-        let resolved = crate::resolve::resolve(host, file, path, settings)?;
+        let resolved = crate::core::resolve::resolve(host, file, path, settings)?;
         self.login(&resolved.registry, &resolved.identity)
     }
 
@@ -116,7 +117,7 @@ impl<S: TokenSource> Helper<S> {
     /// it too. Without such a token the refresh is needed: one process
     /// refreshes within the deadline and the others wait for its outcome,
     /// success or failure. A failed refresh is remembered for a backoff
-    /// ([`crate::cache::Failure`]) during which the API is not asked again.
+    /// ([`crate::core::cache::Failure`]) during which the API is not asked again.
     pub fn login_within(
         &self,
         registry: &Registry,
@@ -351,7 +352,9 @@ impl<S: TokenSource> Helper<S> {
     }
 
     /// Token keys (entries of earlier versions: registries) with a non-expired
-    /// token for `identity`, from the cache alone.
+    /// token for `identity`, from the cache alone (the tests' view; `list`
+    /// reads the cache itself).
+    #[cfg(test)]
     pub fn known_registries(&self, identity: &Identity) -> Vec<String> {
         let now = SystemTime::now();
         self.cache
@@ -393,7 +396,7 @@ fn remember(
 mod tests {
     use super::*;
     use crate::aws::FetchError;
-    use crate::secret::Secret;
+    use crate::support::secret::Secret;
     use std::cell::{Cell, RefCell};
 
     /// A token source that counts calls and answers from a script.
@@ -436,7 +439,7 @@ mod tests {
             &self,
             pod: &crate::aws::WebIdentity,
             _: Duration,
-        ) -> std::result::Result<crate::secret::SessionCredentials, FetchError> {
+        ) -> std::result::Result<crate::support::secret::SessionCredentials, FetchError> {
             Err(FetchError::WebIdentity {
                 role: pod.role_arn.clone(),
                 detail: "the policy tests use no STS".into(),

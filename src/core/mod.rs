@@ -15,11 +15,11 @@
 //! - [`login`]: the login every front end hands out.
 
 pub mod cache;
-pub mod helper;
-pub mod identity;
-pub mod imds;
+pub(crate) mod helper;
+pub(crate) mod identity;
+pub(crate) mod imds;
 pub mod login;
-pub mod profile;
+pub(crate) mod profile;
 pub mod registry;
-pub mod regmap;
-pub mod resolve;
+pub(crate) mod regmap;
+pub(crate) mod resolve;

@@ -4,7 +4,7 @@
 //! commands, `doctor`, kubelet's node-credential pulls) starts here.
 //!
 //! The order: normalise the host; if an alias of the config file
-//! ([`crate::regmap`]) matches it, the alias's ECR registry stands in for it
+//! ([`crate::core::regmap`]) matches it, the alias's ECR registry stands in for it
 //! (aliases come first, so a configured host is always aliased); parse the
 //! registry ([`Registry::parse`]); find the first rule of the map; select the
 //! rule's profile unless the environment names credentials explicitly
@@ -14,12 +14,12 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::core::identity::Identity;
+use crate::core::profile::ProfileSet;
+use crate::core::registry::{self, NotEcr, Registry};
+use crate::core::regmap::{self, Alias, MapFile, Rule};
 use crate::env;
 use crate::error::Result;
-use crate::identity::Identity;
-use crate::profile::ProfileSet;
-use crate::registry::{self, NotEcr, Registry};
-use crate::regmap::{self, Alias, MapFile, Rule};
 use crate::settings::Settings;
 
 /// A registry and who logs in to it.

@@ -106,7 +106,7 @@ pub(super) fn skew_message(skew: Option<i64>, detail: &str) -> String {
     let fix = "set the clock right (turn on NTP) and try again";
     match skew {
         Some(s) => {
-            let by = crate::time::human(Duration::from_secs(s.unsigned_abs()));
+            let by = crate::support::time::human(Duration::from_secs(s.unsigned_abs()));
             let way = if s < 0 { "behind" } else { "ahead of" };
             format!("AWS refused the request's signature because of its time: this machine's clock is {by} {way} AWS's ({detail}): {fix}")
         }
