@@ -1,9 +1,9 @@
 //! The error of the library's public boundary.
 
-use crate::aws::FetchError;
 use crate::core::cache::CacheError;
 use crate::core::identity::IdentityError;
 use crate::core::registry::NotEcr;
+use crate::core::source::FetchError;
 
 /// Everything that can make a command fail. `Display` is the one line shown
 /// to the user on stderr, and says what to do next.

@@ -20,8 +20,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use super::client::{http_client, isolated_config};
 use super::error::error_chain;
 use super::sign_in::{write_sso_token, NewSsoToken};
-use super::FetchError;
 use crate::core::identity::SsoProfile;
+use crate::core::source::FetchError;
 use crate::support::secret::Secret;
 
 /// The longest the flow waits for the user, whatever the service allows.

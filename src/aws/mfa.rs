@@ -22,11 +22,10 @@ use aws_credential_types::Credentials;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::error::Stage;
 use super::sts::assume_role;
-use super::FetchError;
 use crate::core::cache::{Cache, CacheError, MFA_DIR};
 use crate::core::identity::MfaProfile;
+use crate::core::source::{FetchError, Stage};
 use crate::support::secret::Secret;
 use crate::support::time::secs;
 

@@ -11,7 +11,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::client::isolated_config;
 use super::error::error_chain;
-use super::{FetchError, WebIdentity};
+use crate::core::source::{FetchError, WebIdentity};
 use crate::support::secret::{Secret, SessionCredentials};
 use crate::support::time::secs;
 

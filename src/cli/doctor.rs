@@ -6,11 +6,11 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::aws::sign_in::Cached;
-use crate::aws::{SdkTokenSource, TokenSource};
+use crate::aws::SdkTokenSource;
 use crate::core::cache::Cache;
 use crate::core::identity::{Identity, SourceKind};
 use crate::core::registry::Registry;
+use crate::core::source::{Cached, SignIn, TokenSource};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::support::time::human;
@@ -88,7 +88,10 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
             w("  kind       ECR Public (API in us-east-1)".into())?;
         }
     }
-    w(format!("endpoint     {}", source.api_endpoint(&registry)))?;
+    w(format!(
+        "endpoint     {}",
+        TokenSource::api_endpoint(&source, &registry)
+    ))?;
 
     let resolved = match crate::core::resolve::resolve_registry(
         registry.clone(),
@@ -119,10 +122,11 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
     let identity = resolved.identity;
     w(format!("credentials  {}", identity.label))?;
     if let Some(mfa) = &identity.mfa {
-        let kept = source
-            .mfa_session_is_kept(mfa)
-            .map(|_| "a kept session is valid")
-            .unwrap_or("no valid kept session: the next get prompts");
+        let kept = if SignIn::mfa_session_is_kept(&source, mfa) {
+            "a kept session is valid"
+        } else {
+            "no valid kept session: the next get prompts"
+        };
         w(format!("  mfa        {} ({kept})", mfa.mfa_serial))?;
     }
     for line in sign_in_lines(&source, &identity) {

@@ -6,8 +6,9 @@ use std::io::{Read, Write};
 use std::time::{Instant, SystemTime};
 
 use super::ExitCode;
-use crate::aws::{SdkTokenSource, TokenSource, WebIdentity};
+use crate::aws::SdkTokenSource;
 use crate::core::helper::Helper;
+use crate::core::source::{TokenSource, WebIdentity};
 use crate::env;
 use crate::error::{Error, Result};
 use crate::kubelet::{self, KubeletError, PullAs};

@@ -18,12 +18,12 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
-use crate::aws::TokenSource;
 use crate::core::cache::{Cache, CacheEntry, FORMAT_VERSION, MAX_LIFETIME};
 use crate::core::helper::Helper;
 use crate::core::identity::{Identity, SourceKind};
 use crate::core::registry::{self, Registry};
 use crate::core::regmap::MapFile;
+use crate::core::source::TokenSource;
 use crate::settings::Settings;
 use crate::support::time::secs;
 

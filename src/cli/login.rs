@@ -11,10 +11,10 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
-use crate::aws::sign_in::Cached;
 use crate::aws::SdkTokenSource;
 use crate::core::identity::Identity;
 use crate::core::profile::ProfileSet;
+use crate::core::source::{Cached, FetchError, SignIn};
 use crate::env;
 use crate::error::Result;
 use crate::settings::Settings;
@@ -73,7 +73,7 @@ pub fn run(profile: &str, force: bool, settings: &Settings, stdout: &mut dyn Wri
                         login.sign_in_command()
                     ),
                 ),
-                state => Err(crate::aws::FetchError::LoginSession {
+                state => Err(FetchError::LoginSession {
                     profile: login.profile.clone(),
                     state: state.map_or("has no cache directory".into(), |s| s.describe(now)),
                 }
@@ -85,8 +85,8 @@ pub fn run(profile: &str, force: bool, settings: &Settings, stdout: &mut dyn Wri
             &format!("profile {profile} uses neither MFA (mfa_serial) nor SSO; nothing to do\n"),
         );
     };
-    let session = source.mfa_session(&mfa, force)?;
-    let left = Duration::from_secs(session.expires_at.saturating_sub(secs(SystemTime::now())));
+    let expires_at = SignIn::mfa_session(&source, &mfa, force)?;
+    let left = Duration::from_secs(expires_at.saturating_sub(secs(SystemTime::now())));
     super::write_out(
         stdout,
         &format!(

@@ -3,13 +3,13 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::aws::{FetchError, TokenSource};
 use crate::core::cache::{
     Cache, CacheEntry, CacheError, CacheLock, Failure, FORMAT_VERSION, MAX_LIFETIME,
 };
 use crate::core::identity::{Identity, SourceKind};
 use crate::core::login::Login;
 use crate::core::registry::Registry;
+use crate::core::source::{FetchError, TokenSource};
 use crate::error::Result;
 use crate::settings::Settings;
 use crate::support::time::{human, secs};
@@ -395,7 +395,6 @@ fn remember(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::FetchError;
     use crate::support::secret::Secret;
     use std::cell::{Cell, RefCell};
 
@@ -437,13 +436,17 @@ mod tests {
 
         fn assume_role_with_web_identity(
             &self,
-            pod: &crate::aws::WebIdentity,
+            pod: &crate::core::source::WebIdentity,
             _: Duration,
         ) -> std::result::Result<crate::support::secret::SessionCredentials, FetchError> {
             Err(FetchError::WebIdentity {
                 role: pod.role_arn.clone(),
                 detail: "the policy tests use no STS".into(),
             })
+        }
+
+        fn api_endpoint(&self, _: &Registry) -> String {
+            "https://fake.example".into()
         }
     }
 

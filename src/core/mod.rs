@@ -23,3 +23,4 @@ pub(crate) mod profile;
 pub mod registry;
 pub(crate) mod regmap;
 pub(crate) mod resolve;
+pub(crate) mod source;

@@ -15,10 +15,11 @@ use super::client::{
     run_within,
 };
 use super::error::{credentials_error, credentials_refused, dns_failure, sdk_error};
-use super::{sts, FetchError, TokenSource, WebIdentity};
+use super::sts;
 use crate::core::identity::{Identity, SourceKind};
 use crate::core::login::Login;
 use crate::core::registry::Registry;
+use crate::core::source::{FetchError, SignIn as _, TokenSource, WebIdentity};
 use crate::env;
 use crate::support::secret::SessionCredentials;
 
@@ -475,6 +476,10 @@ impl TokenSource for SdkTokenSource {
         run_within(deadline, async {
             sts::assume_role_with_web_identity(pod, self.http_client()?).await
         })
+    }
+
+    fn api_endpoint(&self, registry: &Registry) -> String {
+        SdkTokenSource::api_endpoint(self, registry)
     }
 }
 
