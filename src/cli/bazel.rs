@@ -16,13 +16,11 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::app::App;
 use super::ExitCode;
-use crate::aws::SdkTokenSource;
-use crate::core::helper::Helper;
 use crate::core::login::Login;
 use crate::core::regmap::MapFile;
 use crate::error::{Error, Result};
-use crate::settings::Settings;
 
 /// The answer for a URI this helper has no credentials for.
 pub const EMPTY: &str = "{\"headers\":{}}";
@@ -51,10 +49,10 @@ pub fn run(
     input: &[u8],
     file: &MapFile,
     path: Option<&Path>,
-    settings: &Settings,
+    app: &App,
     stdout: &mut dyn Write,
 ) -> ExitCode {
-    match answer(input, file, path, settings) {
+    match answer(input, file, path, app) {
         Ok(text) => match super::write_out(stdout, &format!("{text}\n")) {
             Ok(()) => ExitCode::Success,
             Err(e) => {
@@ -69,12 +67,7 @@ pub fn run(
     }
 }
 
-fn answer(
-    input: &[u8],
-    file: &MapFile,
-    path: Option<&Path>,
-    settings: &Settings,
-) -> Result<String> {
+fn answer(input: &[u8], file: &MapFile, path: Option<&Path>, app: &App) -> Result<String> {
     let request: Request = serde_json::from_slice(input).map_err(|e| {
         Error::Input(format!(
             "a credential-helper request must be a JSON object with a string \"uri\": {e}"
@@ -95,8 +88,7 @@ fn answer(
         crate::warn!("{uri}: an ECR password is only sent over https; no credentials");
         return Ok(EMPTY.to_string());
     }
-    let helper = Helper::from_settings(SdkTokenSource::new(settings), settings);
-    let login = helper.login_to(uri, file, path, settings)?;
+    let login = app.helper().login_to(uri, file, path, app.settings())?;
     Ok(response(&login))
 }
 

@@ -2,19 +2,19 @@
 
 use std::io::Write;
 
+use super::app::App;
 use crate::core::cache::Cache;
 use crate::core::identity::Identity;
 use crate::error::{Error, Result};
-use crate::settings::Settings;
 
-fn enabled(settings: &Settings) -> Result<Cache> {
-    Cache::from_settings(settings).ok_or(Error::CacheDisabled)
+fn enabled<'a>(app: &'a App) -> Result<&'a Cache> {
+    app.helper().cache().ok_or(Error::CacheDisabled)
 }
 
 /// `cache show`: every entry, whose identity, and how long it is valid.
-pub fn show(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
-    let cache = enabled(settings)?;
-    let current = Identity::resolve(settings).ok();
+pub fn show(app: &App, stdout: &mut dyn Write) -> Result<()> {
+    let cache = enabled(app)?;
+    let current = Identity::resolve(app.settings()).ok();
     let now = std::time::SystemTime::now();
     let mut text = format!("cache directory: {}\n", cache.dir().display());
     if let Some(id) = &current {
@@ -59,8 +59,8 @@ pub fn show(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
 }
 
 /// `cache clear`: removes every cached token and kept MFA session.
-pub fn clear(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
-    let cache = enabled(settings)?;
+pub fn clear(app: &App, stdout: &mut dyn Write) -> Result<()> {
+    let cache = enabled(app)?;
     let cleared = cache.clear()?;
     super::write_out(
         stdout,

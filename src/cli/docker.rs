@@ -19,25 +19,20 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
+use super::app::{App, Policy};
 use super::args::Action;
 use super::fallback::{self, Fallback};
 use super::list::MIN_STORED_VALIDITY;
 use super::protocol::{self, Credentials};
 use super::ExitCode;
-use crate::aws::SdkTokenSource;
-use crate::core::helper::Helper;
 use crate::core::regmap::MapFile;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::support::secret::Secret;
 
 /// Runs one protocol action: the answer on stdout, the cause on stderr.
-pub fn run(
-    action: Action,
-    settings: &Settings,
-    mut stdin: impl Read,
-    stdout: &mut dyn Write,
-) -> ExitCode {
+pub fn run(action: Action, app: &App, mut stdin: impl Read, stdout: &mut dyn Write) -> ExitCode {
+    let settings = app.settings();
     let (config, config_path) = match crate::core::resolve::config(settings) {
         Ok((config, path)) => (Some(config), path),
         // A file that does not parse may hold the fallback or an alias:
@@ -49,7 +44,7 @@ pub fn run(
         }
     };
     let backend = Backend {
-        helper: Helper::from_settings(SdkTokenSource::new(settings), settings),
+        helper: app.helper(),
         settings,
         config: config.as_ref(),
         config_path: config_path.as_deref(),
@@ -70,7 +65,7 @@ pub fn run(
         if let (Action::Get, Some(config)) = (action, &config) {
             if super::bazel::is_request(&input) {
                 let path = config_path.as_deref();
-                return super::bazel::run(&input, config, path, settings, stdout);
+                return super::bazel::run(&input, config, path, app, stdout);
             }
         }
         let server_url = server_url(action, &input);
@@ -167,7 +162,7 @@ fn refuse(action: Action, e: Error, stdout: &mut dyn Write) -> ExitCode {
 
 /// The protocol's back end: resolve, then log in.
 struct Backend<'a> {
-    helper: Helper<SdkTokenSource>,
+    helper: &'a Policy,
     settings: &'a Settings,
     config: Option<&'a MapFile>,
     config_path: Option<&'a std::path::Path>,
@@ -177,7 +172,7 @@ impl Backend<'_> {
     /// Ours: every ECR registry (or alias) the user can be expected to pull
     /// from ([`super::list`]).
     fn ours(&self) -> BTreeMap<String, String> {
-        super::list::registries(&self.helper, self.settings, self.config)
+        super::list::registries(self.helper, self.settings, self.config)
             .into_iter()
             .map(|host| (format!("https://{host}"), "AWS".to_string()))
             .collect()

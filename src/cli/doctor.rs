@@ -6,21 +6,20 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::aws::SdkTokenSource;
-use crate::core::cache::Cache;
+use super::app::App;
 use crate::core::identity::{Identity, SourceKind};
 use crate::core::registry::Registry;
-use crate::core::source::{Cached, SignIn, TokenSource};
+use crate::core::source::{Cached, SignIn};
 use crate::error::{Error, Result};
-use crate::settings::Settings;
 use crate::support::time::human;
 
 /// A sign-in with less than this left is renewed (or must be) soon.
 const RENEW: Duration = Duration::from_secs(15 * 60);
 
 /// Writes the report for `input` to `out`; `Ok(true)` when a token was obtained.
-pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool> {
-    let source = SdkTokenSource::new(settings);
+pub fn run(input: &str, app: &App, out: &mut dyn Write) -> Result<bool> {
+    let settings = app.settings();
+    let source = app.source();
     let mut w = |line: String| {
         out.write_all(crate::support::redact::scrub(&line).as_bytes())
             .and_then(|()| out.write_all(b"\n"))
@@ -88,10 +87,7 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
             w("  kind       ECR Public (API in us-east-1)".into())?;
         }
     }
-    w(format!(
-        "endpoint     {}",
-        TokenSource::api_endpoint(&source, &registry)
-    ))?;
+    w(format!("endpoint     {}", source.api_endpoint(&registry)))?;
 
     let resolved = match crate::core::resolve::resolve_registry(
         registry.clone(),
@@ -122,14 +118,14 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
     let identity = resolved.identity;
     w(format!("credentials  {}", identity.label))?;
     if let Some(mfa) = &identity.mfa {
-        let kept = if SignIn::mfa_session_is_kept(&source, mfa) {
+        let kept = if app.sign_in().mfa_session_is_kept(mfa) {
             "a kept session is valid"
         } else {
             "no valid kept session: the next get prompts"
         };
         w(format!("  mfa        {} ({kept})", mfa.mfa_serial))?;
     }
-    for line in sign_in_lines(&source, &identity) {
+    for line in sign_in_lines(app.sign_in(), &identity) {
         w(line)?;
     }
     let rule_profile = resolved.rule.as_ref().and_then(|(r, _)| r.profile.clone());
@@ -156,7 +152,7 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
     w(format!("  source     {}", source_name(identity.source)))?;
     w(format!("  identity   {}", identity.fingerprint))?;
 
-    match Cache::from_settings(settings) {
+    match app.helper().cache() {
         None => w("cache        disabled".into())?,
         Some(cache) => {
             let now = SystemTime::now();
@@ -211,7 +207,7 @@ pub fn run(input: &str, settings: &Settings, out: &mut dyn Write) -> Result<bool
 
 /// What the cached SSO token or `aws login` session says: when it expires,
 /// whether the next get renews it, and what to run when it cannot.
-fn sign_in_lines(source: &SdkTokenSource, identity: &Identity) -> Vec<String> {
+fn sign_in_lines(source: &dyn SignIn, identity: &Identity) -> Vec<String> {
     let now = SystemTime::now();
     let mut lines = Vec::new();
     let verdict = |state: &Cached, command: String| match state {

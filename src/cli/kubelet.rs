@@ -5,18 +5,16 @@
 use std::io::{Read, Write};
 use std::time::{Instant, SystemTime};
 
+use super::app::App;
 use super::ExitCode;
-use crate::aws::SdkTokenSource;
-use crate::core::helper::Helper;
 use crate::core::source::{TokenSource, WebIdentity};
 use crate::env;
 use crate::error::{Error, Result};
 use crate::kubelet::{self, KubeletError, PullAs};
-use crate::settings::Settings;
 
 /// Answers one request.
-pub fn run(settings: &Settings, stdin: impl Read, stdout: &mut dyn Write) -> ExitCode {
-    match answer(settings, stdin).and_then(|text| super::write_out(stdout, &text)) {
+pub fn run(app: &App, stdin: impl Read, stdout: &mut dyn Write) -> ExitCode {
+    match answer(app, stdin).and_then(|text| super::write_out(stdout, &text)) {
         Ok(()) => ExitCode::Success,
         Err(e) => {
             crate::error!("{e}");
@@ -25,7 +23,8 @@ pub fn run(settings: &Settings, stdin: impl Read, stdout: &mut dyn Write) -> Exi
     }
 }
 
-fn answer(settings: &Settings, stdin: impl Read) -> Result<String> {
+fn answer(app: &App, stdin: impl Read) -> Result<String> {
+    let settings = app.settings();
     let mut bytes = Vec::new();
     stdin
         .take(kubelet::MAX_REQUEST + 1)
@@ -42,7 +41,7 @@ fn answer(settings: &Settings, stdin: impl Read) -> Result<String> {
         .map_err(|_| KubeletError::Request("stdin is not valid UTF-8".into()))?;
     let (config, config_path) = crate::core::resolve::config(settings)?;
     let request = kubelet::parse_request_with(&text, &config)?;
-    let helper = Helper::from_settings(SdkTokenSource::new(settings), settings);
+    let helper = app.helper();
     let env_role = settings.var(env::ECR_ROLE_ARN);
     let login = match kubelet::pull_as(&request, env_role)? {
         PullAs::Role { role_arn, token } => {

@@ -11,13 +11,12 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
-use crate::aws::SdkTokenSource;
+use super::app::App;
 use crate::core::identity::Identity;
 use crate::core::profile::ProfileSet;
-use crate::core::source::{Cached, FetchError, SignIn};
+use crate::core::source::{Cached, FetchError};
 use crate::env;
 use crate::error::Result;
-use crate::settings::Settings;
 use crate::support::time::{human, secs};
 
 /// An SSO token with less than this left is renewed even without `--force`.
@@ -25,7 +24,8 @@ const MIN_LEFT: Duration = Duration::from_secs(15 * 60);
 
 /// Prompts for `profile`'s MFA code (unless a kept session is valid and not
 /// `force`) and reports how long the session lasts.
-pub fn run(profile: &str, force: bool, settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
+pub fn run(profile: &str, force: bool, app: &App, stdout: &mut dyn Write) -> Result<()> {
+    let settings = app.settings();
     // The profile named on the command line, whatever credentials the
     // environment holds (AWS_ACCESS_KEY_ID would otherwise win).
     let identity = Identity::resolve_with(&ProfileSet::load(settings), &|name| match name {
@@ -37,7 +37,7 @@ pub fn run(profile: &str, force: bool, settings: &Settings, stdout: &mut dyn Wri
         _ => settings.lookup(name),
     })
     .map_err(|e| e.profile_named_by("login --profile"))?;
-    let source = SdkTokenSource::new(settings);
+    let source = app.sign_in();
     let now = SystemTime::now();
     let Some(mfa) = identity.mfa.clone() else {
         if let Some(sso) = &identity.sso {
@@ -85,7 +85,7 @@ pub fn run(profile: &str, force: bool, settings: &Settings, stdout: &mut dyn Wri
             &format!("profile {profile} uses neither MFA (mfa_serial) nor SSO; nothing to do\n"),
         );
     };
-    let expires_at = SignIn::mfa_session(&source, &mfa, force)?;
+    let expires_at = source.mfa_session(&mfa, force)?;
     let left = Duration::from_secs(expires_at.saturating_sub(secs(SystemTime::now())));
     super::write_out(
         stdout,

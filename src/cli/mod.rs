@@ -22,6 +22,7 @@ use std::io::{Read, Write};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 
+mod app;
 pub mod args;
 mod bazel;
 mod cache_cmd;
@@ -34,6 +35,7 @@ mod login;
 pub mod protocol;
 mod tokens;
 
+use app::App;
 use args::Command;
 
 /// Process exit codes.
@@ -144,21 +146,22 @@ pub fn run(
         Ok(command) => command,
         Err(e) => return fail(e),
     };
+    let app = App::new(settings);
     let result = match command {
-        Command::Protocol(action) => return docker::run(action, settings, stdin, stdout),
-        Command::Kubelet => return kubelet::run(settings, stdin, stdout),
+        Command::Protocol(action) => return docker::run(action, &app, stdin, stdout),
+        Command::Kubelet => return kubelet::run(&app, stdin, stdout),
         Command::KubeletConfig => write_out(stdout, &crate::kubelet::provider_config()),
         Command::Version => write_out(stdout, &format!("{}\n", version_line())),
         Command::Help => write_out(stdout, &usage()),
-        Command::CacheShow => cache_cmd::show(settings, stdout),
-        Command::CacheClear => cache_cmd::clear(settings, stdout),
-        Command::Login { profile, force } => login::run(&profile, force, settings, stdout),
-        Command::Doctor(host) => match doctor::run(&host, settings, stdout) {
+        Command::CacheShow => cache_cmd::show(&app, stdout),
+        Command::CacheClear => cache_cmd::clear(&app, stdout),
+        Command::Login { profile, force } => login::run(&profile, force, &app, stdout),
+        Command::Doctor(host) => match doctor::run(&host, &app, stdout) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::Failure,
             Err(e) => Err(e),
         },
-        Command::Token { host, basic_auth } => tokens::print(&host, basic_auth, settings, stdout),
+        Command::Token { host, basic_auth } => tokens::print(&host, basic_auth, &app, stdout),
         Command::Configure(opts) => {
             crate::configure::run(&opts, settings, stdout).map_err(Error::from)
         }

@@ -5,19 +5,13 @@
 
 use std::io::Write;
 
-use crate::aws::SdkTokenSource;
-use crate::core::helper::Helper;
+use super::app::App;
 use crate::error::Result;
-use crate::settings::Settings;
 
 /// Prints `host`'s password, or with `basic_auth` its base64 token, and a newline.
-pub fn print(
-    host: &str,
-    basic_auth: bool,
-    settings: &Settings,
-    stdout: &mut dyn Write,
-) -> Result<()> {
-    let helper = Helper::from_settings(SdkTokenSource::new(settings), settings);
+pub fn print(host: &str, basic_auth: bool, app: &App, stdout: &mut dyn Write) -> Result<()> {
+    let settings = app.settings();
+    let helper = app.helper();
     let (file, path) = crate::core::resolve::config(settings)?;
     let login = helper.login_to(host, &file, path.as_deref(), settings)?;
     let secret = if basic_auth {
