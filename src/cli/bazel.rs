@@ -88,7 +88,8 @@ fn answer(input: &[u8], file: &MapFile, path: Option<&Path>, app: &App) -> Resul
         crate::warn!("{uri}: an ECR password is only sent over https; no credentials");
         return Ok(EMPTY.to_string());
     }
-    let login = app.helper().login_to(uri, file, path, app.settings())?;
+    let resolved = crate::core::resolve::resolve(uri, file, path, app.settings())?;
+    let login = app.helper().login(&resolved.registry, &resolved.identity)?;
     Ok(response(&login))
 }
 

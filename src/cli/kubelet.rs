@@ -3,11 +3,11 @@
 //! The protocol itself is [`crate::kubelet`].
 
 use std::io::{Read, Write};
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use super::app::App;
 use super::ExitCode;
-use crate::core::source::{TokenSource, WebIdentity};
+use crate::core::source::WebIdentity;
 use crate::env;
 use crate::error::{Error, Result};
 use crate::kubelet::{self, KubeletError, PullAs};
@@ -45,10 +45,6 @@ fn answer(app: &App, stdin: impl Read) -> Result<String> {
     let env_role = settings.var(env::ECR_ROLE_ARN);
     let login = match kubelet::pull_as(&request, env_role)? {
         PullAs::Role { role_arn, token } => {
-            // STS first, for every request: only a token that STS accepts for
-            // this role may see the role's (cached) ECR token.
-            let started = Instant::now();
-            let deadline = helper.timeout();
             let pod = WebIdentity {
                 role_arn: role_arn.clone(),
                 token,
@@ -57,22 +53,10 @@ fn answer(app: &App, stdin: impl Read) -> Result<String> {
                     .unwrap_or_else(|| kubelet::DEFAULT_SESSION_NAME.to_string()),
                 region: request.registry.api_region().to_string(),
             };
-            let session = helper
-                .source()
-                .assume_role_with_web_identity(&pod, deadline)?;
-            let identity = kubelet::role_identity(&role_arn, &|name| settings.lookup(name))?
-                .with_session(session);
-            crate::debug!(
-                "registry {} as {} ({})",
-                request.registry.host(),
-                identity.label,
-                identity.short()
-            );
-            helper.login_within(
-                &request.registry,
-                &identity,
-                deadline.saturating_sub(started.elapsed()),
-            )?
+            helper.login_with_web_identity(&request.registry, &pod, || {
+                kubelet::role_identity(&role_arn, &|name| settings.lookup(name))
+                    .map_err(Error::from)
+            })?
         }
         PullAs::Ambient => {
             if request.service_account_token.is_none() && env_role.is_some() {

@@ -13,7 +13,8 @@ pub fn print(host: &str, basic_auth: bool, app: &App, stdout: &mut dyn Write) ->
     let settings = app.settings();
     let helper = app.helper();
     let (file, path) = crate::core::resolve::config(settings)?;
-    let login = helper.login_to(host, &file, path.as_deref(), settings)?;
+    let resolved = crate::core::resolve::resolve(host, &file, path.as_deref(), settings)?;
+    let login = helper.login(&resolved.registry, &resolved.identity)?;
     let secret = if basic_auth {
         login.basic_auth()
     } else {

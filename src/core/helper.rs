@@ -9,9 +9,10 @@ use crate::core::cache::{
 use crate::core::identity::{Identity, SourceKind};
 use crate::core::login::Login;
 use crate::core::registry::Registry;
-use crate::core::source::{FetchError, TokenSource};
-use crate::error::Result;
+use crate::core::source::{FetchError, TokenSource, WebIdentity};
 use crate::settings::Settings;
+
+type Result<T, E = FetchError> = std::result::Result<T, E>;
 use crate::support::time::{human, secs};
 
 /// A cached token this close to expiry is not served when a refresh fails
@@ -78,28 +79,38 @@ impl<S: TokenSource> Helper<S> {
         self.cache.as_ref()
     }
 
-    /// A login for the registry `host` names (as Docker sends it), as whoever
-    /// [`crate::core::resolve`] says logs in there (with the config file `file`,
-    /// read from `path`).
-    pub fn login_to(
-        &self,
-        host: &str,
-        file: &crate::core::regmap::MapFile,
-        path: Option<&std::path::Path>,
-        settings: &Settings,
-    ) -> Result<Login> {
-        let resolved = crate::core::resolve::resolve(host, file, path, settings)?;
-        self.login(&resolved.registry, &resolved.identity)
-    }
-
-    /// The token source (for the steps before a login, such as STS).
+    /// The token source.
     pub fn source(&self) -> &S {
         &self.source
     }
 
-    /// The total deadline of one login.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
+    /// A login for `registry` as the role a pod's web-identity token asks
+    /// for (`pod`): STS first, for every request, so that only a token STS
+    /// accepts for this role may see the role's (cached) ECR token; then,
+    /// as the role's identity (`identity`, given STS's session), the cache
+    /// and the token source within what is left of the deadline.
+    pub fn login_with_web_identity<E: From<FetchError>>(
+        &self,
+        registry: &Registry,
+        pod: &WebIdentity,
+        identity: impl FnOnce() -> Result<Identity, E>,
+    ) -> Result<Login, E> {
+        let started = Instant::now();
+        let session = self
+            .source
+            .assume_role_with_web_identity(pod, self.timeout)?;
+        let identity = identity()?.with_session(session);
+        crate::debug!(
+            "registry {} as {} ({})",
+            registry.host(),
+            identity.label,
+            identity.short()
+        );
+        Ok(self.login_within(
+            registry,
+            &identity,
+            self.timeout.saturating_sub(started.elapsed()),
+        )?)
     }
 
     /// A login for `registry` as `identity`, within the configured deadline.
@@ -129,7 +140,7 @@ impl<S: TokenSource> Helper<S> {
         // variant): it opens every account's registry there.
         let host = registry.cache_key();
         let Some(cache) = &self.cache else {
-            return Ok(self.source.fetch(registry, identity, timeout)?);
+            return self.source.fetch(registry, identity, timeout);
         };
         let cached = cache.get(identity, host);
         if let Some(e) = cached.as_ref().filter(|e| e.is_fresh(SystemTime::now())) {
@@ -142,7 +153,7 @@ impl<S: TokenSource> Helper<S> {
         if identity.source == SourceKind::None {
             // Nothing can be fetched: fail now, without taking a lock (or
             // creating the cache directory) first.
-            return Ok(self.source.fetch(registry, identity, timeout)?);
+            return self.source.fetch(registry, identity, timeout);
         }
         if let Some(answer) = self.remembered(cache, identity, host, cached.as_ref()) {
             return answer;
@@ -160,8 +171,7 @@ impl<S: TokenSource> Helper<S> {
                     host: host.to_string(),
                     waited,
                     mfa_profile: identity.mfa.as_ref().map(|m| m.profile.clone()),
-                }
-                .into());
+                });
             }
             Err(e @ CacheError::LockTimeout { .. }) => {
                 crate::warn!("{e}; fetching without waiting any longer");
@@ -222,7 +232,7 @@ impl<S: TokenSource> Helper<S> {
                         );
                         Ok((&e).into())
                     }
-                    None => Err(err.into()),
+                    None => Err(err),
                 }
             }
         }
@@ -254,8 +264,7 @@ impl<S: TokenSource> Helper<S> {
                 ago: failure.age(now),
                 retry_in: failure.retry_in(now),
                 cause: failure.cause,
-            }
-            .into()),
+            }),
         })
     }
 
@@ -563,5 +572,31 @@ mod tests {
         write_entry(&dir, &reg, &id, 12 * 3600, 60);
         let fake = Fake::new(vec![Err(())]);
         assert!(helper(&fake, &dir).login(&reg, &id).is_err());
+    }
+
+    #[test]
+    fn a_web_identity_sts_refuses_never_sees_the_role_s_cached_token() {
+        let (dir, reg, id) = setup();
+        // A fresh token of the role's identity is cached...
+        write_entry(&dir, &reg, &id, 60, 11 * 3600);
+        let fake = Fake::new(vec![]);
+        let pod = WebIdentity {
+            role_arn: "arn:aws:iam::123456789012:role/pull".into(),
+            token: Secret::new("jwt"),
+            session_name: "s".into(),
+            region: "us-east-1".into(),
+        };
+        let asked = Cell::new(false);
+        // ...but STS is asked first, and refuses: no login, no fetch, and the
+        // role's identity is not even worked out.
+        let err = helper(&fake, &dir)
+            .login_with_web_identity(&reg, &pod, || {
+                asked.set(true);
+                Ok::<_, FetchError>(id.clone())
+            })
+            .unwrap_err();
+        assert!(matches!(err, FetchError::WebIdentity { .. }), "{err}");
+        assert!(!asked.get());
+        assert_eq!(fake.calls.get(), 0);
     }
 }
