@@ -271,3 +271,108 @@ fn source_name(s: SourceKind) -> &'static str {
         SourceKind::None => "none found",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::rc::Rc;
+    use std::time::{Duration, SystemTime};
+
+    use super::super::app::{fake::Fake, App};
+    use crate::core::login::Login;
+    use crate::core::source::Cached;
+    use crate::settings::Settings;
+    use crate::support::secret::Secret;
+
+    const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+    /// `doctor HOST` against `fake`, with `vars` (and `config` as the AWS
+    /// config file, no cache): its report, whether it got a token, the
+    /// fake's calls.
+    fn doctor(vars: &[(&str, &str)], config: &str, fake: Fake) -> (String, bool, usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, config).unwrap();
+        let mut all: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        all.push(("AWS_CONFIG_FILE".into(), path.display().to_string()));
+        all.push((crate::env::DISABLE_CACHE.into(), "true".into()));
+        let settings = Settings::from_vars(all, Some(dir.path().to_path_buf()));
+        let fake = Rc::new(fake);
+        let app = App::with(&settings, fake.clone(), fake.clone());
+        let mut out = Vec::new();
+        let ok = super::run(HOST, &app, &mut out).unwrap();
+        (String::from_utf8(out).unwrap(), ok, fake.calls.get())
+    }
+
+    /// The report's line that starts with `label`.
+    fn line<'a>(report: &'a str, label: &str) -> &'a str {
+        report
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label:?} line in:\n{report}"))
+    }
+
+    const KEYS: &[(&str, &str)] = &[
+        ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret-not-printed"),
+    ];
+
+    #[test]
+    fn a_failed_fetch_is_reported_with_the_source_s_endpoint_and_the_fix() {
+        let (report, ok, calls) = doctor(KEYS, "", Fake::new());
+        assert!(!ok);
+        assert_eq!(calls, 1);
+        assert_eq!(
+            line(&report, "endpoint"),
+            "endpoint     https://api.ecr.fake.example (fake)"
+        );
+        assert_eq!(
+            line(&report, "  source"),
+            "  source     environment variables"
+        );
+        assert_eq!(line(&report, "cache"), "cache        disabled");
+        let expected = (Fake::new().fetch)().unwrap_err();
+        let failed = line(&report, "token");
+        assert!(failed.starts_with("token        FAILED after "), "{failed}");
+        assert!(failed.ends_with(&format!(" ms: {expected}")), "{failed}");
+        assert_eq!(
+            line(&report, "  fix"),
+            format!("  fix        {}", expected.fix())
+        );
+        assert!(!report.contains("secret-not-printed"), "{report}");
+    }
+
+    #[test]
+    fn an_sso_profile_s_sign_in_is_explained_and_a_token_reported() {
+        let config = "[sso-session corp]\nsso_start_url = https://corp/start\nsso_region = eu-west-1\n[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Admin\n";
+        let mut fake = Fake::new();
+        fake.sso = Some(Cached::Token {
+            path: PathBuf::from("/h/t.json"),
+            expires_at: SystemTime::now() - Duration::from_secs(3600 + 90),
+            refreshable: false,
+        });
+        fake.fetch = || {
+            Ok(Login {
+                username: "AWS".into(),
+                password: Secret::new("pw-not-printed"),
+                expires_at: SystemTime::now() + Duration::from_secs(12 * 3600 - 30),
+            })
+        };
+        let (report, ok, calls) = doctor(&[("AWS_PROFILE", "dev")], config, fake);
+        assert!(ok, "{report}");
+        assert_eq!(calls, 1);
+        assert_eq!(
+            line(&report, "  sso token"),
+            "  sso token  has expired (1h 1m ago) (run `aws sso login --sso-session corp`)"
+        );
+        let token = line(&report, "token");
+        assert!(
+            token.starts_with("token        ok: user AWS, valid for 11h 59m (took "),
+            "{token}"
+        );
+        assert!(!report.contains("pw-not-printed"), "{report}");
+    }
+}
