@@ -3,6 +3,7 @@
 use crate::core::cache::CacheError;
 use crate::core::identity::IdentityError;
 use crate::core::registry::NotEcr;
+use crate::core::resolve::ResolveError;
 use crate::core::source::FetchError;
 
 /// Everything that can make a command fail. `Display` is the one line shown
@@ -49,6 +50,15 @@ pub enum Error {
     /// Reading stdin or writing stdout failed.
     #[error("{0}")]
     Io(String),
+}
+
+impl From<ResolveError> for Error {
+    fn from(e: ResolveError) -> Error {
+        match e {
+            ResolveError::NotEcr(e) => Error::NotEcr(e),
+            ResolveError::Identity(e) => Error::Identity(e),
+        }
+    }
 }
 
 /// The library's result type.

@@ -37,7 +37,7 @@ pub fn run(action: Action, app: &App, mut stdin: impl Read, stdout: &mut dyn Wri
         Ok((config, path)) => (Some(config), path),
         // A file that does not parse may hold the fallback or an alias:
         // guessing could send a registry to the wrong helper.
-        Err(e) if action != Action::List => return refuse(action, e, stdout),
+        Err(e) if action != Action::List => return refuse(action, e.into(), stdout),
         Err(e) => {
             crate::warn!("{e}");
             (None, None)

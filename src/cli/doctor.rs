@@ -96,10 +96,7 @@ pub fn run(input: &str, app: &App, out: &mut dyn Write) -> Result<bool> {
         settings,
     ) {
         Ok(r) => r,
-        Err(e @ Error::Config(_)) => {
-            w(format!("map          problem: {e}"))?;
-            return Ok(false);
-        }
+        // The map was read above: only the identity can fail here.
         Err(e) => {
             w(format!("credentials  problem: {e}"))?;
             return Ok(false);

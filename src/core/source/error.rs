@@ -363,4 +363,37 @@ mod tests {
         assert!(!e(nx).is_transient());
         assert!(e(again).is_transient());
     }
+
+    #[test]
+    fn deadline_errors_say_what_was_slow_and_whether_more_time_helps() {
+        let h = || "api.ecr.us-east-1.amazonaws.com".to_string();
+        let cases = [
+            (Stage::Credentials, "loading the AWS credentials", true),
+            (Stage::Dns(h()), "the DNS lookup of api.ecr", false),
+            (Stage::Connect(h()), "the TCP connection to api.ecr", false),
+            (Stage::Tls(h()), "the TLS handshake with api.ecr", false),
+            (Stage::Answer(h()), "the answer from api.ecr", true),
+            (Stage::Body(h()), "the rest of the answer", true),
+            (
+                Stage::Retrying {
+                    attempts: 3,
+                    last: "ThrottlingException".into(),
+                },
+                "3 attempts, the last: ThrottlingException",
+                true,
+            ),
+        ];
+        for (stage, what, helps) in cases {
+            let text = FetchError::Timeout {
+                deadline: Duration::from_secs(30),
+                stage: stage.clone(),
+            }
+            .to_string();
+            assert!(text.contains(what), "{stage:?}: {text}");
+            assert!(text.contains("30.0s"), "{stage:?}: {text}");
+            assert_eq!(stage.raising_helps(), helps, "{stage:?}");
+            assert_eq!(text.contains("will not help"), !helps, "{stage:?}: {text}");
+            assert!(text.contains("AWS_ECR_TIMEOUT"), "{stage:?}: {text}");
+        }
+    }
 }
