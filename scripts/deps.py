@@ -80,9 +80,10 @@ def load(src):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--depth", type=int, default=1)
-    ap.add_argument("--cycles", action="store_true")
-    ap.add_argument("src", nargs="?", default=str(Path(__file__).resolve().parent.parent / "src"))
+    ap.add_argument("--depth", type=int, default=1, help="path segments a module is cut to")
+    ap.add_argument("--cycles", action="store_true", help="print the circles; exit 1 if any")
+    here = Path(__file__).resolve().parent.parent / "src"
+    ap.add_argument("src", nargs="?", default=str(here), help="the crate's src/ (default: ours)")
     args = ap.parse_args()
     src = Path(args.src)
     files = load(src)
@@ -120,7 +121,7 @@ def main():
                 cur, rest = cur[:-1], rest[1:]
             elif cur + (rest[0],) in modules:
                 cur, rest = cur + (rest[0],), rest[1:]
-            elif (cur, rest[0]) in reexports and reexports[(cur, rest[0])][0] == cur:
+            elif (cur, rest[0]) in reexports:
                 return follow(cur, rest[0], rest[1:], seen)
             else:
                 break

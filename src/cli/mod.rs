@@ -2,8 +2,10 @@
 //! Stdout carries only what the caller parses; diagnostics go through
 //! [`crate::support::log`].
 //!
-//! The front ends, each a thin caller of [`crate::core::resolve`] (who logs in
-//! where) and [`crate::core::helper`] (cache, then token source):
+//! [`run`] wires one [`app::App`] (the settings, the policy, the sign-ins;
+//! the one place the AWS implementation meets the core's traits) and hands
+//! it to the front end, each a thin caller of [`crate::core::resolve`] (who
+//! logs in where) and [`crate::core::helper`] (cache, then token source):
 //!
 //! - [`docker`]: the Docker credential-helper protocol (`get`, `store`,
 //!   `erase`, `list`);

@@ -110,8 +110,8 @@ pub enum KubeletError {
 ///
 /// That key is only safe because every request is checked by STS first:
 /// [`pull_as`]'s caller must have STS accept the pod's token for the role
-/// ([`crate::aws::TokenSource::assume_role_with_web_identity`]) before it
-/// looks at the cache.
+/// before it looks at the cache, as
+/// [`crate::core::helper::Helper::login_with_web_identity`] does.
 pub fn role_identity(
     role_arn: &str,
     var: &dyn Fn(&str) -> Option<String>,
