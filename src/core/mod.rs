@@ -17,8 +17,8 @@
 //! - [`login`]: the login every front end hands out;
 //! - `source`: the seam: `TokenSource` (tokens, STS for a pod, the API
 //!   endpoint), `SignIn` (SSO and `aws login` caches, SSO's device flow,
-//!   MFA sessions) and their `FetchError`. `crate::aws` implements them;
-//!   nothing here imports `crate::aws`.
+//!   MFA sessions) and their `FetchError`. `src/aws/` implements them;
+//!   nothing here imports it.
 
 pub mod cache;
 pub(crate) mod helper;

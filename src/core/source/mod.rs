@@ -1,5 +1,5 @@
 //! The seam: what the core needs from outside, as traits the core owns.
-//! The AWS side (`crate::aws`) implements them; the core, and the front ends
+//! The AWS side (`src/aws/`) implements them; the core, and the front ends
 //! through it, call only these, so each can be driven by a fake.
 //!
 //! - [`TokenSource`]: registry tokens (and the web-identity step before
