@@ -1,9 +1,10 @@
 //! The error of the library's public boundary.
 
-use crate::aws::FetchError;
-use crate::cache::CacheError;
-use crate::identity::IdentityError;
-use crate::registry::NotEcr;
+use crate::core::cache::CacheError;
+use crate::core::identity::IdentityError;
+use crate::core::registry::NotEcr;
+use crate::core::resolve::ResolveError;
+use crate::core::source::FetchError;
 
 /// Everything that can make a command fail. `Display` is the one line shown
 /// to the user on stderr, and says what to do next.
@@ -24,7 +25,7 @@ pub enum Error {
     Cache(#[from] CacheError),
     /// The registry map file is unusable.
     #[error(transparent)]
-    Config(#[from] crate::regmap::ConfigError),
+    Config(#[from] crate::core::regmap::ConfigError),
     /// A kubelet request cannot be answered.
     #[error(transparent)]
     Kubelet(#[from] crate::kubelet::KubeletError),
@@ -49,6 +50,15 @@ pub enum Error {
     /// Reading stdin or writing stdout failed.
     #[error("{0}")]
     Io(String),
+}
+
+impl From<ResolveError> for Error {
+    fn from(e: ResolveError) -> Error {
+        match e {
+            ResolveError::NotEcr(e) => Error::NotEcr(e),
+            ResolveError::Identity(e) => Error::Identity(e),
+        }
+    }
 }
 
 /// The library's result type.

@@ -7,35 +7,37 @@
 //!   once) into a call of [`cli::run`];
 //! - front ends, in [`cli`]: the Docker credential-helper protocol, the
 //!   kubelet credential provider ([`kubelet`]), `doctor`, the token commands,
-//!   `configure` ([`configure`]), `cache`, `login`. Each is a thin caller of
-//!   the core;
+//!   `configure` ([`configure`]), `cache`, `login`. `cli::run` wires one
+//!   `App` (settings, policy, sign-ins) and hands it to each; each is a thin
+//!   caller of the core;
 //! - the core, in [`core`]: registry names, identities, the registry map,
-//!   [`resolve::resolve`], the token cache and the policy ([`Helper`]);
-//! - the AWS seam, in [`aws`]: the only code that speaks to the AWS SDK,
-//!   behind [`aws::TokenSource`];
+//!   resolve, the token cache and the policy. It owns its seam,
+//!   `core::source`: the traits it needs from outside (the token source, the
+//!   sign-ins) and their error;
+//! - AWS, in [`aws`]: the only code that speaks to the AWS SDK; it
+//!   implements the core's traits;
 //! - support, in [`support`]: secrets, redaction, logging, safe file access,
 //!   time.
 //!
+//! Imports point inward: `cli -> core <- aws`, support under everything,
+//! and no circle (`scripts/deps.py --cycles` checks).
+//!
 //! The public surface is what the fuzz targets (`fuzz/src/lib.rs`) and the
-//! tests use; everything else is crate-private.
+//! tests use (`core::{cache, login, registry}`, `support::redact`,
+//! `configure`, `kubelet`, `settings`, `cli`); everything else is
+//! crate-private. There are no crate-root aliases: a path names the module
+//! an item lives in.
 #![deny(missing_docs)]
 
 pub(crate) mod aws;
 pub mod cli;
 pub mod configure;
-pub(crate) mod core;
+pub mod core;
 pub(crate) mod env;
 pub(crate) mod error;
 pub mod kubelet;
 pub mod settings;
-pub(crate) mod support;
-
-pub use crate::core::{cache, login, registry};
-pub(crate) use crate::core::{helper, identity, imds, profile, regmap, resolve};
-pub use support::redact;
-pub(crate) use support::{log, safe_fs, secret, time};
-
-pub use crate::core::helper::Helper;
+pub mod support;
 
 /// The binary's name, as Docker looks for it (`docker-credential-` + the
 /// helper name in its config).

@@ -8,11 +8,11 @@
 //!
 //! It depends only on `ecr_login` and `serde_json`, like the tests.
 
-use ecr_login::cache::{parse_entry, FORMAT_VERSION, MAX_TIMESTAMP};
 use ecr_login::configure::{self, Options, HELPER_NAME};
+use ecr_login::core::cache::{parse_entry, FORMAT_VERSION, MAX_TIMESTAMP};
+use ecr_login::core::login::Login;
+use ecr_login::core::registry::Registry;
 use ecr_login::kubelet::{self, ApiVersion};
-use ecr_login::login::Login;
-use ecr_login::registry::Registry;
 use serde_json::{Map, Value as Json};
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};

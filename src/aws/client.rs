@@ -9,7 +9,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use super::tls::{OsStore, Roots};
-use super::FetchError;
+use crate::core::source::FetchError;
 
 /// The HTTPS client: rustls on ring, trusting [`Roots`] (the OS store and
 /// `AWS_CA_BUNDLE`), with proxies from `HTTPS_PROXY`, `HTTP_PROXY`,
@@ -76,13 +76,13 @@ pub(crate) fn run_within<T>(
     deadline: Duration,
     work: impl std::future::Future<Output = Result<T, FetchError>>,
 ) -> Result<T, FetchError> {
-    run_tracked(deadline, || super::error::Stage::Unknown, work)
+    run_tracked(deadline, || crate::core::source::Stage::Unknown, work)
 }
 
 /// [`run_within`], asking `stage` what was slow when the deadline comes.
 pub(crate) fn run_tracked<T>(
     deadline: Duration,
-    stage: impl FnOnce() -> super::error::Stage,
+    stage: impl FnOnce() -> crate::core::source::Stage,
     work: impl std::future::Future<Output = Result<T, FetchError>>,
 ) -> Result<T, FetchError> {
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -20,9 +20,9 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use super::client::{http_client, isolated_config};
 use super::error::error_chain;
 use super::sign_in::{write_sso_token, NewSsoToken};
-use super::FetchError;
-use crate::identity::SsoProfile;
-use crate::secret::Secret;
+use crate::core::identity::SsoProfile;
+use crate::core::source::FetchError;
+use crate::support::secret::Secret;
 
 /// The longest the flow waits for the user, whatever the service allows.
 const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
@@ -85,14 +85,14 @@ pub fn sign_in(
 /// config file) gave has its control characters escaped, so that none can
 /// add a line, move the cursor or hide the URL; the lines themselves stay lines.
 fn instructions(sso: &SsoProfile, url: &str, code: &str, wait: Duration) -> String {
-    let esc = crate::redact::escape_controls;
+    let esc = crate::support::redact::escape_controls;
     format!(
         "Sign in to {} for profile {}:\n  open   {}\n  code   {}\nWaiting for approval (up to {})...\n",
         esc(&sso.start_url),
         esc(&sso.profile),
         esc(url),
         esc(code),
-        crate::time::human(wait)
+        crate::support::time::human(wait)
     )
 }
 
@@ -105,7 +105,7 @@ async fn within<T>(
     tokio::time::timeout(deadline, request).await.map_err(|_| {
         failed(step)(format!(
             "the SSO OIDC service did not answer within {} ({})",
-            crate::time::human(deadline),
+            crate::support::time::human(deadline),
             crate::env::TIMEOUT
         ))
     })
@@ -148,7 +148,7 @@ async fn device_flow(
     let client_id = registered.client_id().unwrap_or_default().to_string();
     let client_secret = Secret::new(registered.client_secret().unwrap_or_default());
     let registration_expires_at =
-        crate::time::at(registered.client_secret_expires_at().max(0) as u64)
+        crate::support::time::at(registered.client_secret_expires_at().max(0) as u64)
             .unwrap_or(SystemTime::UNIX_EPOCH);
 
     let start = client
@@ -224,7 +224,7 @@ async fn device_flow(
         if started.elapsed() + interval > wait {
             return Err(failed("approval")(format!(
                 "no approval within {}",
-                crate::time::human(wait)
+                crate::support::time::human(wait)
             )));
         }
     }

@@ -8,7 +8,7 @@
 //! comes once per session, not once per pull.
 //!
 //! Sessions live in the cache tree (`<cache dir>/mfa/<key>.json`) under its
-//! trust rules ([`crate::safe_fs`]): a session another user could have
+//! trust rules ([`crate::support::safe_fs`]): a session another user could have
 //! planted is ignored. One process at a time prompts for a profile
 //! (`mfa/<key>.lock`); the others wait for its session instead of prompting
 //! on the same terminal, and the prompt, like the wait, ends with the
@@ -22,13 +22,12 @@ use aws_credential_types::Credentials;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::error::Stage;
 use super::sts::assume_role;
-use super::FetchError;
-use crate::cache::{Cache, CacheError, MFA_DIR};
-use crate::identity::MfaProfile;
-use crate::secret::Secret;
-use crate::time::secs;
+use crate::core::cache::{Cache, CacheError, MFA_DIR};
+use crate::core::identity::MfaProfile;
+use crate::core::source::{FetchError, Stage};
+use crate::support::secret::Secret;
+use crate::support::time::secs;
 
 /// Sessions with less than this left are renewed.
 const MIN_VALIDITY: Duration = Duration::from_secs(5 * 60);
@@ -148,7 +147,7 @@ async fn lock_prompt(cache: &Cache, mfa: &MfaProfile) -> Result<Option<PromptLoc
         if start.elapsed() >= MAX_PROMPT_WAIT {
             return Err(FetchError::Mfa(format!(
                 "waited {} for another docker-credential-ecr-login asking for the MFA code of profile {}",
-                crate::time::human(start.elapsed()),
+                crate::support::time::human(start.elapsed()),
                 mfa.profile
             )));
         }
@@ -333,8 +332,10 @@ pub async fn credentials(
     crate::info!(
         "MFA session for profile {} valid until {}",
         mfa.profile,
-        crate::time::at(kept.expires_at)
-            .map_or_else(|| kept.expires_at.to_string(), crate::time::rfc3339)
+        crate::support::time::at(kept.expires_at).map_or_else(
+            || kept.expires_at.to_string(),
+            crate::support::time::rfc3339
+        )
     );
     Ok((session, kept))
 }

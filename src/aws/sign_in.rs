@@ -14,37 +14,10 @@ use std::time::SystemTime;
 use aws_smithy_types::date_time::{DateTime, Format};
 use serde_json::{json, Value};
 
-use super::FetchError;
-use crate::identity::{Identity, LoginSession, SsoProfile};
-use crate::secret::Secret;
+use crate::core::identity::{LoginSession, SsoProfile};
+use crate::core::source::{Cached, FetchError};
 use crate::settings::Settings;
-use crate::time::human;
-
-/// What a sign-in cache holds for one profile. No secret is kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cached {
-    /// No file: never signed in (or signed out).
-    Missing(PathBuf),
-    /// A file that cannot be used.
-    Unreadable(PathBuf, String),
-    /// A token.
-    Token {
-        /// The file.
-        path: PathBuf,
-        /// When the token (SSO) or the credentials (`aws login`) expire.
-        expires_at: SystemTime,
-        /// Whether the SDK can renew it without the user (a refresh token
-        /// and, for SSO, a client registration still valid).
-        refreshable: bool,
-    },
-}
-
-impl Cached {
-    /// Whether a get can go ahead: a token that is still valid or can be renewed.
-    pub fn usable(&self, now: SystemTime) -> bool {
-        matches!(self, Cached::Token { expires_at, refreshable, .. } if *refreshable || *expires_at > now)
-    }
-}
+use crate::support::secret::Secret;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -86,13 +59,13 @@ const MAX_CACHE_FILE: u64 = 1024 * 1024;
 /// planted there is unreadable, not a stalled `get` (the SDK, which reads it
 /// next, is only asked once it is known to be a regular file).
 fn read_json(path: &Path) -> Result<Value, Cached> {
-    match crate::safe_fs::read_regular(path, MAX_CACHE_FILE) {
+    match crate::support::safe_fs::read_regular(path, MAX_CACHE_FILE) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(Cached::Missing(path.to_path_buf()))
         }
         Err(e) => Err(Cached::Unreadable(
             path.to_path_buf(),
-            crate::safe_fs::why_unreadable(&e),
+            crate::support::safe_fs::why_unreadable(&e),
         )),
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map_err(|_| Cached::Unreadable(path.to_path_buf(), "not valid JSON".into())),
@@ -209,82 +182,12 @@ pub fn write_sso_token(
         home.join(".aws").join("sso"),
         dir.to_path_buf(),
     ] {
-        crate::safe_fs::ensure_dir(&d).map_err(failed)?;
+        crate::support::safe_fs::ensure_dir(&d).map_err(failed)?;
     }
     let name = path.file_name().expect("a file name").to_string_lossy();
-    crate::safe_fs::write_atomic(dir, &name, doc.to_string().as_bytes()).map_err(failed)?;
+    crate::support::safe_fs::write_atomic(dir, &name, doc.to_string().as_bytes())
+        .map_err(failed)?;
     Ok(path)
-}
-
-impl Cached {
-    /// `valid, 7h 59m left`, `expired 2h 1m ago`, `missing`: for messages.
-    pub fn describe(&self, now: SystemTime) -> String {
-        match self {
-            Cached::Missing(_) => "is missing (no cached token)".into(),
-            Cached::Unreadable(path, why) => format!("cannot be read ({}: {why})", path.display()),
-            Cached::Token { expires_at, .. } => match expires_at.duration_since(now) {
-                Ok(left) => format!("is valid, {} left", human(left)),
-                Err(e) => format!("has expired ({} ago)", human(e.duration())),
-            },
-        }
-    }
-}
-
-impl super::SdkTokenSource {
-    /// The cached SSO token of `sso` (`None`: no home directory).
-    pub fn sso_token(&self, sso: &SsoProfile) -> Option<Cached> {
-        Some(sso_token(self.home.as_deref()?, sso, SystemTime::now()))
-    }
-
-    /// The cached `aws login` session of `login` (`None`: no cache directory).
-    pub fn login_token(&self, login: &LoginSession) -> Option<Cached> {
-        Some(login_token(self.login_cache.as_deref()?, login))
-    }
-
-    /// Fails before any network call, with the command that fixes it, when
-    /// the identity's sign-in is missing or expired and cannot be renewed.
-    pub(crate) fn check_sign_in(&self, identity: &Identity) -> Result<(), FetchError> {
-        let now = SystemTime::now();
-        if let Some(sso) = &identity.sso {
-            match self.sso_token(sso) {
-                Some(state) if !state.usable(now) => {
-                    return Err(FetchError::SsoSignIn {
-                        profile: sso.profile.clone(),
-                        state: state.describe(now),
-                        command: sso.sign_in_command(),
-                    })
-                }
-                _ => {}
-            }
-        }
-        if let Some(login) = &identity.login_session {
-            match self.login_token(login) {
-                Some(state) if !state.usable(now) => {
-                    return Err(FetchError::LoginSession {
-                        profile: login.profile.clone(),
-                        state: state.describe(now),
-                    })
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
-    /// Signs in to `sso` with the device-authorization flow, talking to the
-    /// user on `terminal`, each request to the service within `deadline`;
-    /// returns the new token's expiry and its file.
-    pub fn sso_sign_in(
-        &self,
-        sso: &SsoProfile,
-        terminal: &mut dyn std::io::Write,
-        deadline: std::time::Duration,
-    ) -> Result<(SystemTime, PathBuf), FetchError> {
-        let home = self.home.as_deref().ok_or_else(|| {
-            FetchError::Other("no home directory to keep the SSO token in".into())
-        })?;
-        super::device::sign_in(&self.oidc, sso, home, terminal, deadline)
-    }
 }
 
 #[cfg(test)]

@@ -11,9 +11,9 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::client::isolated_config;
 use super::error::error_chain;
-use super::{FetchError, WebIdentity};
-use crate::secret::{Secret, SessionCredentials};
-use crate::time::secs;
+use crate::core::source::{FetchError, WebIdentity};
+use crate::support::secret::{Secret, SessionCredentials};
+use crate::support::time::secs;
 
 /// STS AssumeRole with `base` credentials (and an MFA serial and code).
 pub(crate) async fn assume_role(

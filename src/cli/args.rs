@@ -7,8 +7,8 @@ use std::ffi::OsString;
 use lexopt::prelude::*;
 
 use crate::configure::Options as ConfigureOptions;
+use crate::core::registry::Registry;
 use crate::error::{Error, Result};
-use crate::registry::Registry;
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,7 +207,7 @@ fn configure(p: &mut lexopt::Parser) -> Result<ConfigureOptions> {
                 let name = value
                     .into_string()
                     .map_err(|_| usage("the fallback is not valid UTF-8"))?;
-                crate::regmap::check_helper_name(&name).map_err(usage)?;
+                crate::core::regmap::check_helper_name(&name).map_err(usage)?;
                 opts.fallback = Some(name);
             }
             Long("registry") | Short('r') => {
@@ -250,7 +250,7 @@ fn configure(p: &mut lexopt::Parser) -> Result<ConfigureOptions> {
 }
 
 fn lexopt_error(e: lexopt::Error) -> Error {
-    usage(crate::redact::escape_controls(&e.to_string()))
+    usage(crate::support::redact::escape_controls(&e.to_string()))
 }
 
 fn shown_arg(arg: &lexopt::Arg<'_>) -> String {

@@ -16,13 +16,11 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::app::App;
 use super::ExitCode;
-use crate::aws::SdkTokenSource;
+use crate::core::login::Login;
+use crate::core::regmap::MapFile;
 use crate::error::{Error, Result};
-use crate::helper::Helper;
-use crate::login::Login;
-use crate::regmap::MapFile;
-use crate::settings::Settings;
 
 /// The answer for a URI this helper has no credentials for.
 pub const EMPTY: &str = "{\"headers\":{}}";
@@ -51,10 +49,10 @@ pub fn run(
     input: &[u8],
     file: &MapFile,
     path: Option<&Path>,
-    settings: &Settings,
+    app: &App,
     stdout: &mut dyn Write,
 ) -> ExitCode {
-    match answer(input, file, path, settings) {
+    match answer(input, file, path, app) {
         Ok(text) => match super::write_out(stdout, &format!("{text}\n")) {
             Ok(()) => ExitCode::Success,
             Err(e) => {
@@ -69,12 +67,7 @@ pub fn run(
     }
 }
 
-fn answer(
-    input: &[u8],
-    file: &MapFile,
-    path: Option<&Path>,
-    settings: &Settings,
-) -> Result<String> {
+fn answer(input: &[u8], file: &MapFile, path: Option<&Path>, app: &App) -> Result<String> {
     let request: Request = serde_json::from_slice(input).map_err(|e| {
         Error::Input(format!(
             "a credential-helper request must be a JSON object with a string \"uri\": {e}"
@@ -84,10 +77,10 @@ fn answer(
     let Some((scheme, _)) = uri.split_once("://") else {
         return Err(Error::Input(format!(
             "the request's uri {:?} has no scheme (expected https://HOST/...)",
-            crate::redact::scrub(&uri.chars().take(100).collect::<String>())
+            crate::support::redact::scrub(&uri.chars().take(100).collect::<String>())
         )));
     };
-    if !crate::resolve::is_ecr(uri, file) {
+    if !crate::core::resolve::is_ecr(uri, file) {
         crate::info!("{uri}: not an ECR registry; no credentials");
         return Ok(EMPTY.to_string());
     }
@@ -95,8 +88,8 @@ fn answer(
         crate::warn!("{uri}: an ECR password is only sent over https; no credentials");
         return Ok(EMPTY.to_string());
     }
-    let helper = Helper::from_settings(SdkTokenSource::new(settings), settings);
-    let login = helper.login_to(uri, file, path, settings)?;
+    let resolved = crate::core::resolve::resolve(uri, file, path, app.settings())?;
+    let login = app.helper().login(&resolved.registry, &resolved.identity)?;
     Ok(response(&login))
 }
 
@@ -106,7 +99,7 @@ fn response(login: &Login) -> String {
     let mut text = String::from("{\"headers\":{\"Authorization\":[");
     text.push_str(&serde_json::Value::String(header).to_string());
     text.push_str("]},\"expires\":\"");
-    text.push_str(&crate::time::rfc3339(login.expires_at));
+    text.push_str(&crate::support::time::rfc3339(login.expires_at));
     text.push_str("\"}");
     text
 }
@@ -114,7 +107,7 @@ fn response(login: &Login) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use crate::support::secret::Secret;
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]

@@ -2,19 +2,19 @@
 
 use std::io::Write;
 
-use crate::cache::Cache;
+use super::app::App;
+use crate::core::cache::Cache;
+use crate::core::identity::Identity;
 use crate::error::{Error, Result};
-use crate::identity::Identity;
-use crate::settings::Settings;
 
-fn enabled(settings: &Settings) -> Result<Cache> {
-    Cache::from_settings(settings).ok_or(Error::CacheDisabled)
+fn enabled<'a>(app: &'a App) -> Result<&'a Cache> {
+    app.helper().cache().ok_or(Error::CacheDisabled)
 }
 
 /// `cache show`: every entry, whose identity, and how long it is valid.
-pub fn show(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
-    let cache = enabled(settings)?;
-    let current = Identity::resolve(settings).ok();
+pub fn show(app: &App, stdout: &mut dyn Write) -> Result<()> {
+    let cache = enabled(app)?;
+    let current = Identity::resolve(app.settings()).ok();
     let now = std::time::SystemTime::now();
     let mut text = format!("cache directory: {}\n", cache.dir().display());
     if let Some(id) = &current {
@@ -40,7 +40,7 @@ pub fn show(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
             &e.identity[..16.min(e.identity.len())],
             // The registry and the identity come from the (validated) file
             // and directory names; the label from the content, escaped.
-            crate::redact::escape_controls(&e.identity_label)
+            crate::support::redact::escape_controls(&e.identity_label)
         ));
     }
     for e in cache.stored_logins() {
@@ -48,19 +48,19 @@ pub fn show(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
         let state = if left.is_zero() {
             "expired".to_string()
         } else {
-            format!("valid, {} left", crate::time::human(left))
+            format!("valid, {} left", crate::support::time::human(left))
         };
         text.push_str(&format!(
             "  {}  docker login (kept; served to every identity)  {state}\n",
-            crate::redact::escape_controls(&e.registry)
+            crate::support::redact::escape_controls(&e.registry)
         ));
     }
     super::write_out(stdout, &text)
 }
 
 /// `cache clear`: removes every cached token and kept MFA session.
-pub fn clear(settings: &Settings, stdout: &mut dyn Write) -> Result<()> {
-    let cache = enabled(settings)?;
+pub fn clear(app: &App, stdout: &mut dyn Write) -> Result<()> {
+    let cache = enabled(app)?;
     let cleared = cache.clear()?;
     super::write_out(
         stdout,

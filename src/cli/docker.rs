@@ -11,7 +11,7 @@
 //! winning for ECR hosts.
 //!
 //! `store` for an ECR registry or alias keeps what `docker login` gave
-//! ([`crate::cache::Cache::store_login`]): it may be another identity's
+//! ([`crate::core::cache::Cache::store_login`]): it may be another identity's
 //! token, so `get` serves it until its own expiry (or `erase`), then the
 //! helper's own token. With the cache off it is not kept, and one stderr line
 //! says so.
@@ -19,37 +19,32 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
+use super::app::{App, Policy};
 use super::args::Action;
 use super::fallback::{self, Fallback};
 use super::list::MIN_STORED_VALIDITY;
 use super::protocol::{self, Credentials};
 use super::ExitCode;
-use crate::aws::SdkTokenSource;
+use crate::core::regmap::MapFile;
 use crate::error::{Error, Result};
-use crate::helper::Helper;
-use crate::regmap::MapFile;
-use crate::secret::Secret;
 use crate::settings::Settings;
+use crate::support::secret::Secret;
 
 /// Runs one protocol action: the answer on stdout, the cause on stderr.
-pub fn run(
-    action: Action,
-    settings: &Settings,
-    mut stdin: impl Read,
-    stdout: &mut dyn Write,
-) -> ExitCode {
-    let (config, config_path) = match crate::resolve::config(settings) {
+pub fn run(action: Action, app: &App, mut stdin: impl Read, stdout: &mut dyn Write) -> ExitCode {
+    let settings = app.settings();
+    let (config, config_path) = match crate::core::resolve::config(settings) {
         Ok((config, path)) => (Some(config), path),
         // A file that does not parse may hold the fallback or an alias:
         // guessing could send a registry to the wrong helper.
-        Err(e) if action != Action::List => return refuse(action, e, stdout),
+        Err(e) if action != Action::List => return refuse(action, e.into(), stdout),
         Err(e) => {
             crate::warn!("{e}");
             (None, None)
         }
     };
     let backend = Backend {
-        helper: Helper::from_settings(SdkTokenSource::new(settings), settings),
+        helper: app.helper(),
         settings,
         config: config.as_ref(),
         config_path: config_path.as_deref(),
@@ -70,13 +65,13 @@ pub fn run(
         if let (Action::Get, Some(config)) = (action, &config) {
             if super::bazel::is_request(&input) {
                 let path = config_path.as_deref();
-                return super::bazel::run(&input, config, path, settings, stdout);
+                return super::bazel::run(&input, config, path, app, stdout);
             }
         }
         let server_url = server_url(action, &input);
-        looks_ecr = crate::registry::looks_like_ecr(&server_url);
+        looks_ecr = crate::core::registry::looks_like_ecr(&server_url);
         match config.as_ref().filter(|_| !server_url.is_empty()) {
-            Some(config) if !crate::resolve::is_ecr(&server_url, config) => {
+            Some(config) if !crate::core::resolve::is_ecr(&server_url, config) => {
                 match fallback::configured(settings, config) {
                     // Passed whole or not at all: never cut short.
                     Ok(Some(_)) if input.len() as u64 > protocol::MAX_INPUT => {
@@ -159,7 +154,7 @@ fn refuse(action: Action, e: Error, stdout: &mut dyn Write) -> ExitCode {
     crate::error!("{e}");
     let text = match action {
         Action::Get => protocol::NOT_FOUND.to_string(),
-        _ => crate::redact::scrub(&e.to_string()),
+        _ => crate::support::redact::scrub(&e.to_string()),
     };
     let _ = super::write_out(stdout, &format!("{text}\n"));
     ExitCode::Failure
@@ -167,7 +162,7 @@ fn refuse(action: Action, e: Error, stdout: &mut dyn Write) -> ExitCode {
 
 /// The protocol's back end: resolve, then log in.
 struct Backend<'a> {
-    helper: Helper<SdkTokenSource>,
+    helper: &'a Policy,
     settings: &'a Settings,
     config: Option<&'a MapFile>,
     config_path: Option<&'a std::path::Path>,
@@ -177,7 +172,7 @@ impl Backend<'_> {
     /// Ours: every ECR registry (or alias) the user can be expected to pull
     /// from ([`super::list`]).
     fn ours(&self) -> BTreeMap<String, String> {
-        super::list::registries(&self.helper, self.settings, self.config)
+        super::list::registries(self.helper, self.settings, self.config)
             .into_iter()
             .map(|host| (format!("https://{host}"), "AWS".to_string()))
             .collect()
@@ -205,7 +200,7 @@ impl Backend<'_> {
             })?;
         Ok(map
             .into_iter()
-            .filter(|(url, _)| !crate::resolve::is_ecr(url, config))
+            .filter(|(url, _)| !crate::core::resolve::is_ecr(url, config))
             .collect())
     }
 }
@@ -216,8 +211,8 @@ impl Backend<'_> {
     fn storage_host(&self, server_url: &str) -> Result<String> {
         let empty = MapFile::default();
         let file = self.config.unwrap_or(&empty);
-        let host = crate::registry::host_of(server_url)?;
-        if crate::resolve::is_ecr(server_url, file) {
+        let host = crate::core::registry::host_of(server_url)?;
+        if crate::core::resolve::is_ecr(server_url, file) {
             return Ok(host);
         }
         let config = self
@@ -232,8 +227,8 @@ impl Backend<'_> {
     }
 
     /// The login `docker login` stored for `server_url`, while it is valid.
-    fn stored(&self, server_url: &str) -> Option<crate::cache::CacheEntry> {
-        let host = crate::registry::host_of(server_url).ok()?;
+    fn stored(&self, server_url: &str) -> Option<crate::core::cache::CacheEntry> {
+        let host = crate::core::registry::host_of(server_url).ok()?;
         let entry = self.helper.cache()?.stored_login(&host)?;
         let left = entry.remaining(std::time::SystemTime::now());
         if left < MIN_STORED_VALIDITY {
@@ -244,7 +239,7 @@ impl Backend<'_> {
         }
         crate::info!(
             "using the login docker login stored for {host} ({} left; `docker logout {host}` forgets it)",
-            crate::time::human(left)
+            crate::support::time::human(left)
         );
         Some(entry)
     }
@@ -259,12 +254,15 @@ impl Credentials for Backend<'_> {
         // that does not parse was refused before), or none at all.
         let empty = MapFile::default();
         let file = self.config.unwrap_or(&empty);
-        let resolved = crate::resolve::resolve(server_url, file, self.config_path, self.settings)?;
+        let resolved =
+            crate::core::resolve::resolve(server_url, file, self.config_path, self.settings)?;
         let login = self.helper.login(&resolved.registry, &resolved.identity)?;
         // One token serves every account of its region: remember the
         // registry itself, for `list`.
-        if let (Some(cache), Ok(host)) = (self.helper.cache(), crate::registry::host_of(server_url))
-        {
+        if let (Some(cache), Ok(host)) = (
+            self.helper.cache(),
+            crate::core::registry::host_of(server_url),
+        ) {
             cache.note_registry(&resolved.identity, &host);
         }
         Ok((login.username, login.password))
@@ -309,7 +307,7 @@ impl Credentials for Backend<'_> {
             .map_err(|e| Error::Io(format!("cannot keep the login for {host}: {e}")))?;
         crate::info!(
             "kept the login for {host} for {} (served instead of this helper's own token until then, or until `docker logout {host}`)",
-            crate::time::human(entry.remaining(std::time::SystemTime::now()))
+            crate::support::time::human(entry.remaining(std::time::SystemTime::now()))
         );
         Ok(())
     }

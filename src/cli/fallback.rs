@@ -28,9 +28,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::core::regmap::{check_helper_name, MapFile};
 use crate::env;
 use crate::error::{Error, Result};
-use crate::regmap::{check_helper_name, MapFile};
 use crate::settings::Settings;
 
 /// A configured fallback helper.
@@ -128,7 +128,7 @@ impl Fallback {
                 "the fallback helper {} ({}) did not finish `{action}` within {} ({}); stopped it",
                 self.program(),
                 self.origin,
-                crate::time::human(settings.timeout),
+                crate::support::time::human(settings.timeout),
                 env::TIMEOUT
             ))
         };

@@ -3,19 +3,18 @@
 //! The protocol itself is [`crate::kubelet`].
 
 use std::io::{Read, Write};
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
+use super::app::App;
 use super::ExitCode;
-use crate::aws::{SdkTokenSource, TokenSource, WebIdentity};
+use crate::core::source::WebIdentity;
 use crate::env;
 use crate::error::{Error, Result};
-use crate::helper::Helper;
 use crate::kubelet::{self, KubeletError, PullAs};
-use crate::settings::Settings;
 
 /// Answers one request.
-pub fn run(settings: &Settings, stdin: impl Read, stdout: &mut dyn Write) -> ExitCode {
-    match answer(settings, stdin).and_then(|text| super::write_out(stdout, &text)) {
+pub fn run(app: &App, stdin: impl Read, stdout: &mut dyn Write) -> ExitCode {
+    match answer(app, stdin).and_then(|text| super::write_out(stdout, &text)) {
         Ok(()) => ExitCode::Success,
         Err(e) => {
             crate::error!("{e}");
@@ -24,7 +23,8 @@ pub fn run(settings: &Settings, stdin: impl Read, stdout: &mut dyn Write) -> Exi
     }
 }
 
-fn answer(settings: &Settings, stdin: impl Read) -> Result<String> {
+fn answer(app: &App, stdin: impl Read) -> Result<String> {
+    let settings = app.settings();
     let mut bytes = Vec::new();
     stdin
         .take(kubelet::MAX_REQUEST + 1)
@@ -39,16 +39,12 @@ fn answer(settings: &Settings, stdin: impl Read) -> Result<String> {
     }
     let text = String::from_utf8(bytes)
         .map_err(|_| KubeletError::Request("stdin is not valid UTF-8".into()))?;
-    let (config, config_path) = crate::resolve::config(settings)?;
+    let (config, config_path) = crate::core::resolve::config(settings)?;
     let request = kubelet::parse_request_with(&text, &config)?;
-    let helper = Helper::from_settings(SdkTokenSource::new(settings), settings);
+    let helper = app.helper();
     let env_role = settings.var(env::ECR_ROLE_ARN);
     let login = match kubelet::pull_as(&request, env_role)? {
         PullAs::Role { role_arn, token } => {
-            // STS first, for every request: only a token that STS accepts for
-            // this role may see the role's (cached) ECR token.
-            let started = Instant::now();
-            let deadline = helper.timeout();
             let pod = WebIdentity {
                 role_arn: role_arn.clone(),
                 token,
@@ -57,22 +53,10 @@ fn answer(settings: &Settings, stdin: impl Read) -> Result<String> {
                     .unwrap_or_else(|| kubelet::DEFAULT_SESSION_NAME.to_string()),
                 region: request.registry.api_region().to_string(),
             };
-            let session = helper
-                .source()
-                .assume_role_with_web_identity(&pod, deadline)?;
-            let identity = kubelet::role_identity(&role_arn, &|name| settings.lookup(name))?
-                .with_session(session);
-            crate::debug!(
-                "registry {} as {} ({})",
-                request.registry.host(),
-                identity.label,
-                identity.short()
-            );
-            helper.login_within(
-                &request.registry,
-                &identity,
-                deadline.saturating_sub(started.elapsed()),
-            )?
+            helper.login_with_web_identity(&request.registry, &pod, || {
+                kubelet::role_identity(&role_arn, &|name| settings.lookup(name))
+                    .map_err(Error::from)
+            })?
         }
         PullAs::Ambient => {
             if request.service_account_token.is_none() && env_role.is_some() {
@@ -81,7 +65,7 @@ fn answer(settings: &Settings, stdin: impl Read) -> Result<String> {
                     env::ECR_ROLE_ARN
                 );
             }
-            let resolved = crate::resolve::resolve_registry(
+            let resolved = crate::core::resolve::resolve_registry(
                 request.registry.clone(),
                 &config,
                 config_path.as_deref(),

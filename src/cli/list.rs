@@ -5,7 +5,7 @@
 //!
 //! From local state alone: logins `docker login` stored; registries of
 //! tokens cached by earlier versions; registries the identity used, and the
-//! default registry ECR named for it ([`crate::cache::Cache::known_hosts`]);
+//! default registry ECR named for it ([`crate::core::cache::Cache::known_hosts`]);
 //! the Docker config's `credHelpers` entries that send an ECR host (or alias)
 //! to this helper; the config file's exact aliases and their registries, its
 //! rules' exact ECR hosts, and its rules' account ids in the identity's region. When nothing
@@ -18,14 +18,14 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
-use crate::aws::TokenSource;
-use crate::cache::{Cache, CacheEntry, FORMAT_VERSION, MAX_LIFETIME};
-use crate::helper::Helper;
-use crate::identity::{Identity, SourceKind};
-use crate::registry::{self, Registry};
-use crate::regmap::MapFile;
+use crate::core::cache::{Cache, CacheEntry, FORMAT_VERSION, MAX_LIFETIME};
+use crate::core::helper::Helper;
+use crate::core::identity::{Identity, SourceKind};
+use crate::core::registry::{self, Registry};
+use crate::core::regmap::MapFile;
+use crate::core::source::TokenSource;
 use crate::settings::Settings;
-use crate::time::secs;
+use crate::support::time::secs;
 
 /// The longest `list` waits for ECR to name the default registry.
 pub const DISCOVERY_DEADLINE: Duration = Duration::from_secs(5);
@@ -120,7 +120,7 @@ fn region(settings: &Settings) -> Option<String> {
     let profile = settings
         .lookup(crate::env::AWS_PROFILE)
         .unwrap_or_else(|| "default".to_string());
-    crate::profile::ProfileSet::load(settings)
+    crate::core::profile::ProfileSet::load(settings)
         .profile(&profile)?
         .get("region")
         .cloned()
@@ -152,7 +152,7 @@ fn docker_credhelpers(settings: &Settings, file: &MapFile) -> Vec<String> {
     helpers
         .iter()
         .filter(|(_, v)| v.as_str() == Some("ecr-login"))
-        .filter(|(k, _)| crate::resolve::is_ecr(k, file))
+        .filter(|(k, _)| crate::core::resolve::is_ecr(k, file))
         .filter_map(|(k, _)| registry::host_of(k).ok())
         .collect()
 }
@@ -191,7 +191,7 @@ fn discover<S: TokenSource>(
             crate::warn!(
                 "list: cannot find the default registry in {} (list waits at most {}): {e}; listing what is known locally",
                 probe.api_region(),
-                crate::time::human(deadline)
+                crate::support::time::human(deadline)
             );
             return None;
         }
@@ -207,10 +207,10 @@ fn discover<S: TokenSource>(
 /// Caches `login` under `key` as `helper` does after a refresh.
 fn put(
     cache: &Cache,
-    lock: &crate::cache::CacheLock,
+    lock: &crate::core::cache::CacheLock,
     identity: &Identity,
     key: &str,
-    login: &crate::login::Login,
+    login: &crate::core::login::Login,
 ) {
     let now = SystemTime::now();
     if login.expires_at <= now {

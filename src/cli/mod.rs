@@ -1,9 +1,11 @@
 //! The command line: argv → [`args::Command`] → one front end → exit code.
 //! Stdout carries only what the caller parses; diagnostics go through
-//! [`crate::log`].
+//! [`crate::support::log`].
 //!
-//! The front ends, each a thin caller of [`crate::resolve`] (who logs in
-//! where) and [`crate::helper`] (cache, then token source):
+//! [`run`] wires one [`app::App`] (the settings, the policy, the sign-ins;
+//! the one place the AWS implementation meets the core's traits) and hands
+//! it to the front end, each a thin caller of [`crate::core::resolve`] (who
+//! logs in where) and [`crate::core::helper`] (cache, then token source):
 //!
 //! - [`docker`]: the Docker credential-helper protocol (`get`, `store`,
 //!   `erase`, `list`);
@@ -22,6 +24,7 @@ use std::io::{Read, Write};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 
+mod app;
 pub mod args;
 mod bazel;
 mod cache_cmd;
@@ -34,6 +37,7 @@ mod login;
 pub mod protocol;
 mod tokens;
 
+use app::App;
 use args::Command;
 
 /// Process exit codes.
@@ -135,8 +139,8 @@ pub fn run(
     // Before any file is opened: a closed stdout or stderr must not lend its
     // number to a cache file.
     #[cfg(unix)]
-    crate::safe_fs::ensure_std_fds();
-    crate::log::init(settings);
+    crate::support::safe_fs::ensure_std_fds();
+    crate::support::log::init(settings);
     for problem in &settings.problems {
         crate::warn!("{problem}");
     }
@@ -144,21 +148,22 @@ pub fn run(
         Ok(command) => command,
         Err(e) => return fail(e),
     };
+    let app = App::new(settings);
     let result = match command {
-        Command::Protocol(action) => return docker::run(action, settings, stdin, stdout),
-        Command::Kubelet => return kubelet::run(settings, stdin, stdout),
+        Command::Protocol(action) => return docker::run(action, &app, stdin, stdout),
+        Command::Kubelet => return kubelet::run(&app, stdin, stdout),
         Command::KubeletConfig => write_out(stdout, &crate::kubelet::provider_config()),
         Command::Version => write_out(stdout, &format!("{}\n", version_line())),
         Command::Help => write_out(stdout, &usage()),
-        Command::CacheShow => cache_cmd::show(settings, stdout),
-        Command::CacheClear => cache_cmd::clear(settings, stdout),
-        Command::Login { profile, force } => login::run(&profile, force, settings, stdout),
-        Command::Doctor(host) => match doctor::run(&host, settings, stdout) {
+        Command::CacheShow => cache_cmd::show(&app, stdout),
+        Command::CacheClear => cache_cmd::clear(&app, stdout),
+        Command::Login { profile, force } => login::run(&profile, force, &app, stdout),
+        Command::Doctor(host) => match doctor::run(&host, &app, stdout) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::Failure,
             Err(e) => Err(e),
         },
-        Command::Token { host, basic_auth } => tokens::print(&host, basic_auth, settings, stdout),
+        Command::Token { host, basic_auth } => tokens::print(&host, basic_auth, &app, stdout),
         Command::Configure(opts) => {
             crate::configure::run(&opts, settings, stdout).map_err(Error::from)
         }
@@ -173,9 +178,9 @@ pub fn run(
 fn fail(e: Error) -> ExitCode {
     match e {
         Error::Usage(msg) => {
-            crate::log::stderr(&format!(
+            crate::support::log::stderr(&format!(
                 "{BIN}: {} (see `{BIN} help`)\n",
-                crate::redact::scrub(&msg)
+                crate::support::redact::scrub(&msg)
             ));
         }
         e => crate::error!("{e}"),

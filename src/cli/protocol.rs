@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use crate::error::{Error, Result};
-use crate::secret::Secret;
+use crate::support::secret::Secret;
 
 /// What `get` prints on stdout for any failure; Docker then goes anonymous.
 pub const NOT_FOUND: &str = "credentials not found in native keychain";
@@ -200,7 +200,7 @@ fn store(helper: &dyn Credentials, input: impl Read) -> Outcome {
     }
     match helper.store(creds.server_url.trim(), &creds.username, creds.secret) {
         Ok(()) => Outcome::ok(String::new()),
-        Err(e) => Outcome::fail(&crate::redact::scrub(&e.to_string()), None),
+        Err(e) => Outcome::fail(&crate::support::redact::scrub(&e.to_string()), None),
     }
 }
 
@@ -217,7 +217,7 @@ fn erase(helper: &dyn Credentials, input: impl Read) -> Outcome {
     }
     match helper.erase(&server_url) {
         Ok(()) => Outcome::ok(String::new()),
-        Err(e) => Outcome::fail(&crate::redact::scrub(&e.to_string()), None),
+        Err(e) => Outcome::fail(&crate::support::redact::scrub(&e.to_string()), None),
     }
 }
 
@@ -235,7 +235,7 @@ fn list(helper: &dyn Credentials) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::NotEcr;
+    use crate::core::registry::NotEcr;
 
     struct Fixed {
         ignore: bool,

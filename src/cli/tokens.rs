@@ -5,21 +5,16 @@
 
 use std::io::Write;
 
-use crate::aws::SdkTokenSource;
+use super::app::App;
 use crate::error::Result;
-use crate::helper::Helper;
-use crate::settings::Settings;
 
 /// Prints `host`'s password, or with `basic_auth` its base64 token, and a newline.
-pub fn print(
-    host: &str,
-    basic_auth: bool,
-    settings: &Settings,
-    stdout: &mut dyn Write,
-) -> Result<()> {
-    let helper = Helper::from_settings(SdkTokenSource::new(settings), settings);
-    let (file, path) = crate::resolve::config(settings)?;
-    let login = helper.login_to(host, &file, path.as_deref(), settings)?;
+pub fn print(host: &str, basic_auth: bool, app: &App, stdout: &mut dyn Write) -> Result<()> {
+    let settings = app.settings();
+    let helper = app.helper();
+    let (file, path) = crate::core::resolve::config(settings)?;
+    let resolved = crate::core::resolve::resolve(host, &file, path.as_deref(), settings)?;
+    let login = helper.login(&resolved.registry, &resolved.identity)?;
     let secret = if basic_auth {
         login.basic_auth()
     } else {

@@ -1,5 +1,5 @@
 //! Editing the helper's own config file (`~/.ecr/config.toml`, see
-//! [`crate::regmap`]) as text: set the top-level `fallback`, append
+//! [`crate::core::regmap`]) as text: set the top-level `fallback`, append
 //! `[[registry]]` rules. Everything else (comments, order, spacing) stays
 //! byte for byte.
 //!
@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use super::{ConfigureError, Plan};
-use crate::regmap::{self, MapFile, Rule};
+use crate::core::regmap::{self, MapFile, Rule};
 
 /// Plans the edit of the config file: `before` is its text (`None` when it
 /// does not exist), `fallback` the helper to set, `rules` the
@@ -51,7 +51,7 @@ pub fn plan(
         }
     }
     for (account, profile, host) in rules {
-        let covered = crate::registry::Registry::parse(host)
+        let covered = crate::core::registry::Registry::parse(host)
             .ok()
             .and_then(|r| regmap::find(&want.rules, &r).cloned());
         if let Some(rule) = covered {
@@ -168,7 +168,7 @@ mod tests {
         let rules: Vec<(String, String, String)> = rules
             .iter()
             .map(|(a, p)| {
-                let host = crate::registry::private_host(a, "us-east-1").unwrap();
+                let host = crate::core::registry::private_host(a, "us-east-1").unwrap();
                 (a.to_string(), p.to_string(), host)
             })
             .collect();

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::profile::{ProfileSet, Section};
+use crate::core::profile::{ProfileSet, Section};
 
 /// What the profiles imply.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub fn implied(set: &ProfileSet) -> Implied {
             ));
             continue;
         };
-        let Some(host) = crate::registry::private_host(&account, region.trim()) else {
+        let Some(host) = crate::core::registry::private_host(&account, region.trim()) else {
             out.warnings.push(format!(
                 "profile {name}: account {account} in region {region:?} is not an ECR registry; skipped"
             ));

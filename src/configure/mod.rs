@@ -171,7 +171,7 @@ pub fn run(
     let mut warnings = Vec::new();
     let mut rules = Vec::new();
     if opts.from_aws_config {
-        let implied = from_aws::implied(&crate::profile::ProfileSet::load(settings));
+        let implied = from_aws::implied(&crate::core::profile::ProfileSet::load(settings));
         if implied.registries.is_empty() {
             warnings.push(
                 "no profile of the AWS config names an account (sso_account_id or role_arn) and a region: no registry to add".to_string(),

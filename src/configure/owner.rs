@@ -27,7 +27,7 @@ impl HomeOwner {
     #[cfg(unix)]
     pub fn of(home: Option<&Path>) -> Option<HomeOwner> {
         use std::os::unix::fs::MetadataExt;
-        if crate::safe_fs::euid() != 0 {
+        if crate::support::safe_fs::euid() != 0 {
             return None;
         }
         let home = home?;
@@ -146,7 +146,7 @@ mod tests {
     #[test]
     fn only_paths_below_the_home_are_held_to_its_owner() {
         let d = tempfile::tempdir().unwrap();
-        let me = crate::safe_fs::euid();
+        let me = crate::support::safe_fs::euid();
         let owner = HomeOwner {
             home: d.path().to_path_buf(),
             uid: me + 1,

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::{ConfigureError, Options, HELPER_NAME};
-use crate::regmap::check_helper_name;
+use crate::core::regmap::check_helper_name;
 
 /// The outcome of editing one file's text.
 #[derive(Debug, Clone, PartialEq, Eq)]

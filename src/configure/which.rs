@@ -105,5 +105,6 @@ fn version_of(program: &Path) -> Option<String> {
     let output = child.wait_with_output().ok()?;
     let text = String::from_utf8_lossy(&output.stdout);
     let line = text.lines().next()?.trim();
-    (!line.is_empty()).then(|| crate::redact::scrub(&line.chars().take(200).collect::<String>()))
+    (!line.is_empty())
+        .then(|| crate::support::redact::scrub(&line.chars().take(200).collect::<String>()))
 }

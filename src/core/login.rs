@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 
-use crate::secret::Secret;
+use crate::support::secret::Secret;
 
 /// A registry login. `Debug` hides the password.
 #[derive(Debug, Clone, PartialEq, Eq)]

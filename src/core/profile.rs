@@ -40,16 +40,16 @@ impl ProfileSet {
             let Some(path) = config_path(settings, var, file) else {
                 continue;
             };
-            let text = match crate::safe_fs::read_regular(&path, MAX_FILE) {
+            let text = match crate::support::safe_fs::read_regular(&path, MAX_FILE) {
                 Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
                 Err(e)
-                    if crate::safe_fs::untrusted(&e).is_some()
+                    if crate::support::safe_fs::untrusted(&e).is_some()
                         || e.kind() == std::io::ErrorKind::InvalidData =>
                 {
                     set.unusable.push(format!(
                         "{} ({var}): {}; make it a regular file, or point {var} elsewhere",
                         path.display(),
-                        crate::safe_fs::why_unreadable(&e)
+                        crate::support::safe_fs::why_unreadable(&e)
                     ));
                     continue;
                 }

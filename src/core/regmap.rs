@@ -49,8 +49,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::registry::Registry;
-use crate::safe_fs::{self, Why};
+use crate::core::registry::Registry;
+use crate::support::safe_fs::{self, Why};
 
 /// One mapping rule.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -4,7 +4,7 @@
 //! commands, `doctor`, kubelet's node-credential pulls) starts here.
 //!
 //! The order: normalise the host; if an alias of the config file
-//! ([`crate::regmap`]) matches it, the alias's ECR registry stands in for it
+//! ([`crate::core::regmap`]) matches it, the alias's ECR registry stands in for it
 //! (aliases come first, so a configured host is always aliased); parse the
 //! registry ([`Registry::parse`]); find the first rule of the map; select the
 //! rule's profile unless the environment names credentials explicitly
@@ -14,13 +14,24 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::core::identity::{Identity, IdentityError};
+use crate::core::profile::ProfileSet;
+use crate::core::registry::{self, NotEcr, Registry};
+use crate::core::regmap::{self, Alias, ConfigError, MapFile, Rule};
 use crate::env;
-use crate::error::Result;
-use crate::identity::Identity;
-use crate::profile::ProfileSet;
-use crate::registry::{self, NotEcr, Registry};
-use crate::regmap::{self, Alias, MapFile, Rule};
 use crate::settings::Settings;
+
+/// Why a registry reference does not lead to a registry and an identity.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResolveError {
+    /// It names no ECR registry (nor an alias of one).
+    #[error(transparent)]
+    NotEcr(#[from] NotEcr),
+    /// The local AWS configuration is inconsistent.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+}
 
 /// A registry and who logs in to it.
 #[derive(Debug, Clone)]
@@ -36,13 +47,11 @@ pub struct Resolved {
 /// The config file's content and path (empty when there is none).
 /// A relative `AWS_ECR_CONFIG`, or a file that fails the trust rule, is an
 /// error ([`regmap::load`]).
-pub fn config(settings: &Settings) -> Result<(MapFile, Option<PathBuf>)> {
-    let path = settings
-        .config_file()
-        .map_err(|reason| regmap::ConfigError {
-            path: settings.var(env::CONFIG).unwrap_or_default().to_string(),
-            reason,
-        })?;
+pub fn config(settings: &Settings) -> Result<(MapFile, Option<PathBuf>), ConfigError> {
+    let path = settings.config_file().map_err(|reason| ConfigError {
+        path: settings.var(env::CONFIG).unwrap_or_default().to_string(),
+        reason,
+    })?;
     match path {
         Some(path) => Ok((regmap::load(&path)?, Some(path))),
         None => Ok((MapFile::default(), None)),
@@ -54,7 +63,7 @@ pub fn config(settings: &Settings) -> Result<(MapFile, Option<PathBuf>)> {
 pub fn registry_for(
     input: &str,
     file: &MapFile,
-) -> std::result::Result<(Registry, Option<(String, Alias)>), NotEcr> {
+) -> Result<(Registry, Option<(String, Alias)>), NotEcr> {
     let host = registry::host_of(input)?;
     if let Some(alias) = file.alias_for(input) {
         let target = Registry::parse(&alias.registry)?;
@@ -78,9 +87,9 @@ pub fn resolve(
     file: &MapFile,
     path: Option<&Path>,
     settings: &Settings,
-) -> Result<Resolved> {
+) -> Result<Resolved, ResolveError> {
     let (registry, _alias) = registry_for(host, file)?;
-    resolve_registry(registry, file, path, settings)
+    Ok(resolve_registry(registry, file, path, settings)?)
 }
 
 /// Resolves an already parsed registry with the config file `file`.
@@ -89,7 +98,7 @@ pub fn resolve_registry(
     file: &MapFile,
     path: Option<&Path>,
     settings: &Settings,
-) -> Result<Resolved> {
+) -> Result<Resolved, IdentityError> {
     let rule = match path {
         Some(path) => regmap::find(&file.rules, &registry)
             .cloned()

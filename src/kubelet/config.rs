@@ -1,6 +1,6 @@
 //! kubelet's `CredentialProviderConfig` for this binary, with `matchImages`
 //! generated from the hosts the registry parser accepts
-//! ([`crate::registry::match_images`]), so the two cannot drift.
+//! ([`crate::core::registry::match_images`]), so the two cannot drift.
 
 use std::fmt::Write as _;
 
@@ -18,7 +18,7 @@ pub fn provider_config() -> String {
     );
     let _ = writeln!(out, "  - name: {}", crate::BIN);
     out.push_str("    args: [\"kubelet\"]\n    matchImages:\n");
-    for glob in crate::registry::match_images() {
+    for glob in crate::core::registry::match_images() {
         let _ = writeln!(out, "      - \"{glob}\"");
     }
     out.push_str(
@@ -47,7 +47,7 @@ mod tests {
     #[test]
     fn the_config_lists_every_accepted_host_form() {
         let yaml = provider_config();
-        for glob in crate::registry::match_images() {
+        for glob in crate::core::registry::match_images() {
             assert!(yaml.contains(&format!("      - \"{glob}\"\n")), "{glob}");
         }
         assert!(yaml.contains("\"ecr-public.aws.com\""));

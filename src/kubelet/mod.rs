@@ -46,10 +46,10 @@
 //! do not consult the map: the pod's role is the identity, and the node's
 //! profiles and keys take no part in that request.
 
+use crate::core::identity::{Identity, IdentityError};
+use crate::core::profile::ProfileSet;
+use crate::core::registry::NotEcr;
 use crate::env;
-use crate::identity::{Identity, IdentityError};
-use crate::profile::ProfileSet;
-use crate::registry::NotEcr;
 
 pub mod config;
 pub mod request;
@@ -110,8 +110,8 @@ pub enum KubeletError {
 ///
 /// That key is only safe because every request is checked by STS first:
 /// [`pull_as`]'s caller must have STS accept the pod's token for the role
-/// ([`crate::aws::TokenSource::assume_role_with_web_identity`]) before it
-/// looks at the cache.
+/// before it looks at the cache, as
+/// [`crate::core::helper::Helper::login_with_web_identity`] does.
 pub fn role_identity(
     role_arn: &str,
     var: &dyn Fn(&str) -> Option<String>,
@@ -154,7 +154,7 @@ mod tests {
             }
         };
         let a = role_identity(ROLE, &vars(&[])).unwrap();
-        assert_eq!(a.source, crate::identity::SourceKind::WebIdentity);
+        assert_eq!(a.source, crate::core::identity::SourceKind::WebIdentity);
         assert!(a.label.contains(ROLE), "{}", a.label);
         let other_file = role_identity(
             ROLE,

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use super::{KubeletError, Request, RESPONSE_KIND};
-use crate::login::Login;
-use crate::secret::Secret;
+use crate::core::login::Login;
+use crate::support::secret::Secret;
 
 /// Below this remaining validity the answer is not cached (`cacheDuration: 0s`).
 pub const MIN_CACHEABLE: Duration = Duration::from_secs(60);

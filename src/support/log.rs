@@ -1,13 +1,13 @@
 //! Diagnostics on stderr (which Docker shows to the user) and, optionally, in a
 //! log file. Stdout belongs to the protocol and is never written here.
 //!
-//! Every line goes through [`crate::redact::scrub`] before it is written, as a
+//! Every line goes through [`crate::support::redact::scrub`] before it is written, as a
 //! second line of defence behind the [`crate::Secret`] type.
 //!
 //! Nothing here can stop the process: a closed or broken stderr (EPIPE,
 //! EBADF) or a failing log file loses the line, never the protocol answer
 //! (no `eprintln!`, which panics). The log file is opened like a cache file
-//! ([`crate::safe_fs::open_append`]): never through a symbolic link, never a
+//! ([`crate::support::safe_fs::open_append`]): never through a symbolic link, never a
 //! FIFO, only a file of our own.
 
 use std::fs::File;
@@ -101,7 +101,7 @@ fn from_settings(settings: &Settings) -> Logger {
         for p in problems {
             stderr(&format!(
                 "ecr-login: warning: {}\n",
-                crate::redact::scrub(&p)
+                crate::support::redact::scrub(&p)
             ));
         }
         Logger { level, file }
@@ -122,7 +122,7 @@ fn log_file_problem(path: &std::path::Path, e: &std::io::Error) -> String {
 }
 
 fn open_log_file(path: &std::path::Path) -> std::io::Result<File> {
-    crate::safe_fs::open_append(path)
+    crate::support::safe_fs::open_append(path)
 }
 
 /// Writes `text` to stderr as it is, ignoring every error (a closed or
@@ -137,7 +137,7 @@ pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
     if level > l.level {
         return;
     }
-    let text = crate::redact::scrub(&message.to_string());
+    let text = crate::support::redact::scrub(&message.to_string());
     let line = format!("ecr-login: {}: {text}\n", level.name());
     stderr(&line);
     if let Some(file) = &l.file {
@@ -150,7 +150,7 @@ pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
 
 /// `2026-12-01T21:00:00.123Z`: a log line's time, RFC 3339 in UTC.
 fn stamp(t: std::time::SystemTime) -> String {
-    let whole = crate::time::rfc3339(t);
+    let whole = crate::support::time::rfc3339(t);
     let millis = t
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_millis());
@@ -162,19 +162,19 @@ fn stamp(t: std::time::SystemTime) -> String {
 
 /// Logs at error level.
 #[macro_export]
-macro_rules! error { ($($t:tt)*) => { $crate::log::write($crate::log::Level::Error, format_args!($($t)*)) } }
+macro_rules! error { ($($t:tt)*) => { $crate::support::log::write($crate::support::log::Level::Error, format_args!($($t)*)) } }
 /// Logs at warn level.
 #[macro_export]
-macro_rules! warn { ($($t:tt)*) => { $crate::log::write($crate::log::Level::Warn, format_args!($($t)*)) } }
+macro_rules! warn { ($($t:tt)*) => { $crate::support::log::write($crate::support::log::Level::Warn, format_args!($($t)*)) } }
 /// Logs at info level.
 #[macro_export]
-macro_rules! info { ($($t:tt)*) => { $crate::log::write($crate::log::Level::Info, format_args!($($t)*)) } }
+macro_rules! info { ($($t:tt)*) => { $crate::support::log::write($crate::support::log::Level::Info, format_args!($($t)*)) } }
 /// Logs at debug level.
 #[macro_export]
-macro_rules! debug { ($($t:tt)*) => { $crate::log::write($crate::log::Level::Debug, format_args!($($t)*)) } }
+macro_rules! debug { ($($t:tt)*) => { $crate::support::log::write($crate::support::log::Level::Debug, format_args!($($t)*)) } }
 /// Logs at trace level.
 #[macro_export]
-macro_rules! trace { ($($t:tt)*) => { $crate::log::write($crate::log::Level::Trace, format_args!($($t)*)) } }
+macro_rules! trace { ($($t:tt)*) => { $crate::support::log::write($crate::support::log::Level::Trace, format_args!($($t)*)) } }
 
 #[cfg(test)]
 mod tests {

@@ -8,11 +8,11 @@
 //! - [`time`]: seconds since the epoch, and durations for people;
 //! - [`hex`]: lower-case hex, for fingerprints and file names.
 
-pub mod log;
+pub(crate) mod log;
 pub mod redact;
-pub mod safe_fs;
-pub mod secret;
-pub mod time;
+pub(crate) mod safe_fs;
+pub(crate) mod secret;
+pub(crate) mod time;
 
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {

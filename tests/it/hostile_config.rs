@@ -227,7 +227,7 @@ fn assert_refusal(run: &Run, path: &Path, why: &str, case: &str) {
         !run.stdout.contains("Secret") && !run.stdout.contains("auth-token"),
         "{case}: a password came out: {run:#?}"
     );
-    let p = ecr_login::redact::scrub(&path.display().to_string());
+    let p = ecr_login::support::redact::scrub(&path.display().to_string());
     let lines: Vec<&str> = run.stderr.lines().filter(|l| l.contains(&p)).collect();
     assert_eq!(lines.len(), 1, "{case}: one line naming {p}: {run:#?}");
     assert!(

@@ -377,7 +377,7 @@ fn world_writable_own_cache_entry_is_not_read_and_is_replaced_atomically() {
     assert_eq!(run.secret(), FakeEcr::password("123456789012", AKID, 2));
     assert_ne!(run.secret(), first);
     assert!(!run.stdout.contains("PLANTED"), "{run:#?}");
-    let p = ecr_login::redact::scrub(&entry.display().to_string());
+    let p = ecr_login::support::redact::scrub(&entry.display().to_string());
     let warnings: Vec<&str> = run.stderr.lines().filter(|l| l.contains(&p)).collect();
     assert_eq!(warnings.len(), 1, "{run:#?}");
     assert!(warnings[0].contains("chmod go-w"), "{run:#?}");
@@ -472,7 +472,7 @@ fn world_writable_own_mfa_session_is_replaced_by_the_next_session() {
         run.stdout.contains("MFA code for"),
         "it used the 0666 session: {run:#?}"
     );
-    let p = ecr_login::redact::scrub(&file.display().to_string());
+    let p = ecr_login::support::redact::scrub(&file.display().to_string());
     assert_eq!(
         run.stdout
             .lines()

@@ -259,7 +259,7 @@ fn assert_no_planted(run: &Run, case: &str) {
 fn assert_warned_once(run: &Run, path: &Path, why: &str, case: &str) {
     // As the user sees it: diagnostics are scrubbed of key-like runs, which
     // some temp paths resemble.
-    let p = ecr_login::redact::scrub(&path.display().to_string());
+    let p = ecr_login::support::redact::scrub(&path.display().to_string());
     let lines: Vec<&str> = run
         .stderr
         .lines()

@@ -1,70 +1,15 @@
 //! Why AWS or the network refused a request, told apart from plain denials:
 //! an endpoint name that does not resolve, credentials AWS does not accept,
-//! a clock that is off (and by how much, from SigV4's time error), and the
-//! texts that say so.
+//! a clock that is off (and by how much, from SigV4's time error). The texts
+//! that say so are [`FetchError`]'s, in the core.
 
-use std::time::Duration;
-
-use super::{first_line, FetchError};
-
-pub(super) fn busy_mfa(profile: Option<&str>) -> String {
-    profile.map_or(String::new(), |p| {
-        format!(
-            " (it is likely waiting for the MFA code of profile {p}: enter the code at its prompt)"
-        )
-    })
-}
+use super::first_line;
+use crate::core::source::FetchError;
 
 /// Whether a connection error's chain is a failed DNS lookup (hyper's
 /// connector says `dns error`).
 pub(crate) fn is_dns_failure(chain: &str) -> bool {
     chain.contains("dns error")
-}
-
-/// Whether a DNS failure is the resolver's (no answer: EAI_AGAIN), not the
-/// name's (no such name).
-pub(super) fn is_temporary_dns(detail: &str) -> bool {
-    let d = detail.to_ascii_lowercase();
-    d.contains("temporary failure") || d.contains("try again")
-}
-
-pub(super) fn unresolved_message(
-    host: &str,
-    region: &str,
-    partition: &str,
-    overridden_by: Option<&str>,
-    detail: &str,
-) -> String {
-    let from = overridden_by.map_or(String::new(), |v| format!(" (from {v})"));
-    let why = if is_temporary_dns(detail) {
-        "the DNS lookup got no answer (check the network and DNS)"
-    } else {
-        "no such DNS name"
-    };
-    let names_region = host.split('.').any(|label| label == region);
-    let fix = match overridden_by {
-        Some(var) if !names_region => format!("check {var}"),
-        Some(var) => format!(
-            "region {region} looks wrong for the {partition} partition: check the region in the registry's hostname and {var}"
-        ),
-        None => format!(
-            "region {region} looks wrong for the {partition} partition: check the region in the registry's hostname"
-        ),
-    };
-    format!("the ECR endpoint {host}{from} does not resolve ({why}; not retried): {fix}")
-}
-
-/// What to do about credentials AWS rejected, by the error's code.
-pub(super) fn rejected_advice(code: &str) -> &'static str {
-    match code {
-        "ExpiredTokenException" | "ExpiredToken" => {
-            "the session token has expired; refresh them (sign in again, or get new temporary keys)"
-        }
-        "InvalidSignatureException" | "SignatureDoesNotMatch" => {
-            "the secret access key does not match the access key id; check or refresh them"
-        }
-        _ => "AWS does not know the access key or session token (deleted, mistyped, from another partition, or a stale AWS_SESSION_TOKEN); refresh them",
-    }
 }
 
 /// The API's verdict on a request's credentials or time, if that is what
@@ -100,20 +45,6 @@ pub(crate) fn credentials_refused(code: &str, message: &str, label: &str) -> Opt
         code: code.to_string(),
         detail: first_line(message),
     })
-}
-
-pub(super) fn skew_message(skew: Option<i64>, detail: &str) -> String {
-    let fix = "set the clock right (turn on NTP) and try again";
-    match skew {
-        Some(s) => {
-            let by = crate::time::human(Duration::from_secs(s.unsigned_abs()));
-            let way = if s < 0 { "behind" } else { "ahead of" };
-            format!("AWS refused the request's signature because of its time: this machine's clock is {by} {way} AWS's ({detail}): {fix}")
-        }
-        None => format!(
-            "AWS refused the request's signature because of its time: this machine's clock is off ({detail}): {fix}"
-        ),
-    }
 }
 
 /// This clock minus AWS's, in seconds, from a SigV4 time error: `Signature
@@ -222,56 +153,5 @@ mod tests {
             text.contains(label) && text.contains("has expired") && text.contains("refresh"),
             "{text}"
         );
-    }
-
-    #[test]
-    fn an_unresolved_endpoint_names_the_region_or_the_override() {
-        let nx = "failed to lookup address information: Name or service not known";
-        let text = unresolved_message(
-            "api.ecr.us-east-7.amazonaws.com",
-            "us-east-7",
-            "aws",
-            None,
-            nx,
-        );
-        assert!(
-            text.contains("region us-east-7 looks wrong for the aws partition"),
-            "{text}"
-        );
-        assert!(!text.contains("AWS_ENDPOINT_URL"), "{text}");
-        let text = unresolved_message(
-            "vpce-1.example.internal",
-            "us-east-1",
-            "aws",
-            Some("AWS_ENDPOINT_URL_ECR"),
-            nx,
-        );
-        assert!(
-            text.contains("(from AWS_ENDPOINT_URL_ECR)")
-                && text.ends_with("check AWS_ENDPOINT_URL_ECR"),
-            "{text}"
-        );
-        assert!(!text.contains("looks wrong"), "{text}");
-        let again = "failed to lookup address information: Temporary failure in name resolution";
-        let text = unresolved_message(
-            "api.ecr.us-east-1.amazonaws.com",
-            "us-east-1",
-            "aws",
-            None,
-            again,
-        );
-        assert!(
-            text.contains("got no answer (check the network and DNS)"),
-            "{text}"
-        );
-        let e = |detail: &str| FetchError::Unresolved {
-            host: "h".into(),
-            region: "r".into(),
-            partition: "aws",
-            overridden_by: None,
-            detail: detail.into(),
-        };
-        assert!(!e(nx).is_transient());
-        assert!(e(again).is_transient());
     }
 }

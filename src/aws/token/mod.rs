@@ -15,12 +15,13 @@ use super::client::{
     run_within,
 };
 use super::error::{credentials_error, credentials_refused, dns_failure, sdk_error};
-use super::{sts, FetchError, TokenSource, WebIdentity};
+use super::sts;
+use crate::core::identity::{Identity, SourceKind};
+use crate::core::login::Login;
+use crate::core::registry::Registry;
+use crate::core::source::{FetchError, SignIn as _, TokenSource, WebIdentity};
 use crate::env;
-use crate::identity::{Identity, SourceKind};
-use crate::login::Login;
-use crate::registry::Registry;
-use crate::secret::SessionCredentials;
+use crate::support::secret::SessionCredentials;
 
 /// The production token source: aws-config's credential providers and the
 /// ECR APIs, with what the settings say about endpoints and trust.
@@ -39,7 +40,7 @@ pub struct SdkTokenSource {
     endpoint_ecr: Option<String>,
     endpoint_ecr_public: Option<String>,
     /// The cache (where MFA sessions are kept), if it is on.
-    cache: Option<crate::cache::Cache>,
+    cache: Option<crate::core::cache::Cache>,
     /// The home directory (`~/.aws/sso/cache`), the `aws login` cache, and
     /// the OIDC service's settings: see [`super::sign_in`].
     pub(in crate::aws) home: Option<std::path::PathBuf>,
@@ -66,7 +67,7 @@ impl SdkTokenSource {
             endpoint: settings.lookup(env::AWS_ENDPOINT_URL),
             endpoint_ecr: settings.lookup(env::AWS_ENDPOINT_URL_ECR),
             endpoint_ecr_public: settings.lookup(env::AWS_ENDPOINT_URL_ECR_PUBLIC),
-            cache: crate::cache::Cache::from_settings(settings),
+            cache: crate::core::cache::Cache::from_settings(settings),
             home: settings.home().map(std::path::Path::to_path_buf),
             login_cache: super::sign_in::login_cache_dir(settings),
             oidc: super::device::OidcSettings {
@@ -105,7 +106,7 @@ impl SdkTokenSource {
     }
 
     /// Whether a valid MFA session of `mfa` is kept (for `doctor`).
-    pub fn mfa_session_is_kept(&self, mfa: &crate::identity::MfaProfile) -> Option<()> {
+    pub fn mfa_session_is_kept(&self, mfa: &crate::core::identity::MfaProfile) -> Option<()> {
         super::mfa::load_session(mfa, self.cache.as_ref()).map(|_| ())
     }
 
@@ -166,7 +167,7 @@ impl SdkTokenSource {
     /// (`force` always prompts). For `login --profile`.
     pub fn mfa_session(
         &self,
-        mfa: &crate::identity::MfaProfile,
+        mfa: &crate::core::identity::MfaProfile,
         force: bool,
     ) -> Result<super::mfa::Session, FetchError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -401,7 +402,7 @@ impl SdkTokenSource {
                     .ok_or_else(|| FetchError::Empty(p.host.clone()))?;
                 let default = data
                     .proxy_endpoint()
-                    .and_then(|url| crate::registry::Registry::parse(url).ok())
+                    .and_then(|url| crate::core::registry::Registry::parse(url).ok())
                     .filter(|r| r.cache_key() == registry.cache_key())
                     .map(|r| r.host().to_string());
                 let login =
@@ -475,6 +476,10 @@ impl TokenSource for SdkTokenSource {
         run_within(deadline, async {
             sts::assume_role_with_web_identity(pod, self.http_client()?).await
         })
+    }
+
+    fn api_endpoint(&self, registry: &Registry) -> String {
+        SdkTokenSource::api_endpoint(self, registry)
     }
 }
 

@@ -22,7 +22,8 @@ use aws_smithy_runtime_api::client::runtime_components::{
 };
 use aws_smithy_types::config_bag::ConfigBag;
 
-use crate::aws::error::{error_chain, Stage};
+use crate::aws::error::error_chain;
+use crate::core::source::Stage;
 
 /// The progress of one fetch, shared with the HTTP client it uses.
 #[derive(Debug, Clone, Default)]

@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::secret::Secret;
-use crate::time::secs;
+use crate::support::secret::Secret;
+use crate::support::time::secs;
 
 /// The format version written into every entry.
 pub const FORMAT_VERSION: u32 = 1;
@@ -77,11 +77,11 @@ impl CacheEntry {
         if left.is_zero() {
             "expired".to_string()
         } else if self.is_fresh(now) {
-            format!("valid, {} left", crate::time::human(left))
+            format!("valid, {} left", crate::support::time::human(left))
         } else {
             format!(
                 "valid, {} left, past half-life (the next use refreshes it)",
-                crate::time::human(left)
+                crate::support::time::human(left)
             )
         }
     }

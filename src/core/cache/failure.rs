@@ -10,9 +10,9 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::{read_file, Cache, CacheError, CacheLock, VERSIONED};
-use crate::identity::Identity;
-use crate::safe_fs;
-use crate::time::secs;
+use crate::core::identity::Identity;
+use crate::support::safe_fs;
+use crate::support::time::secs;
 
 /// The first backoff after a failure; each consecutive failure doubles it.
 pub const FIRST_BACKOFF: Duration = Duration::from_secs(10);

@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use super::{json_names, read_entry, Cache, CacheEntry, VERSIONED};
-use crate::identity::Identity;
-use crate::registry::Registry;
+use crate::core::identity::Identity;
+use crate::core::registry::Registry;
 
 const SEEN: &str = ".seen";
 const DEFAULT: &str = ".default";
@@ -102,14 +102,14 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::FORMAT_VERSION;
-    use crate::secret::Secret;
+    use crate::core::cache::FORMAT_VERSION;
+    use crate::support::secret::Secret;
     use std::time::{Duration, SystemTime};
 
     const KEY: &str = "dkr.ecr.us-east-1.amazonaws.com";
 
     fn entry(id: &Identity, host: &str, expires_in: u64, pw: &str) -> CacheEntry {
-        let now = crate::time::secs(SystemTime::now());
+        let now = crate::support::time::secs(SystemTime::now());
         CacheEntry {
             version: FORMAT_VERSION,
             registry: host.into(),

@@ -3,7 +3,7 @@
 //! Layout: `<dir>/v1/<identity fingerprint, 16 hex>/<token key>.json`, one
 //! small JSON file per (identity, token key), written atomically (temp file +
 //! rename in the same directory). The key is what one token serves
-//! ([`crate::registry::Registry::cache_key`]: partition, region and endpoint
+//! ([`crate::core::registry::Registry::cache_key`]: partition, region and endpoint
 //! variant, `dkr.ecr.us-east-1.amazonaws.com`); entries written before that,
 //! named by a registry host, are still read for their key ([`known`]). Beside each entry, `<host>.lock` serialises
 //! refreshes across processes so that N processes missing at once make one
@@ -16,7 +16,7 @@
 //! another local user cannot have planted: the root and every directory
 //! below it must be ours and not writable by group or others, every file is
 //! opened without following links and must be a regular file of ours (see
-//! [`crate::safe_fs`]). Anything else is reported once and skipped: the
+//! [`crate::support::safe_fs`]). Anything else is reported once and skipped: the
 //! helper fetches a fresh token. Into a directory that fails the rule it
 //! writes nothing; a file that fails it in a directory that passes (an entry
 //! of ours left 0666, a link, a FIFO) is never read and is replaced by the
@@ -44,8 +44,8 @@ pub use entry::{parse_entry, CacheEntry, FORMAT_VERSION, MAX_LIFETIME, MAX_TIMES
 pub use failure::{Failure, FIRST_BACKOFF, MAX_BACKOFF};
 pub use stored::{password_expiry, STORED_IDENTITY};
 
-use crate::identity::Identity;
-use crate::safe_fs;
+use crate::core::identity::Identity;
+use crate::support::safe_fs;
 
 /// Cache failures. None of them fails a `get`; they are reported as warnings.
 #[derive(Debug, thiserror::Error)]
@@ -400,8 +400,9 @@ fn entries_in(dir: &Path) -> Vec<CacheEntry> {
     json_names(dir)
         .into_iter()
         .filter(|stem| {
-            crate::registry::Registry::is_cache_key(stem)
-                || crate::registry::Registry::parse(stem).is_ok_and(|r| r.host() == stem.as_str())
+            crate::core::registry::Registry::is_cache_key(stem)
+                || crate::core::registry::Registry::parse(stem)
+                    .is_ok_and(|r| r.host() == stem.as_str())
         })
         .filter_map(|stem| read_entry(dir, &stem))
         .collect()

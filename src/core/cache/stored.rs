@@ -16,8 +16,8 @@ use base64::Engine as _;
 
 use super::VERSIONED;
 use super::{json_names, read_entry, Cache, CacheEntry, CacheError, FORMAT_VERSION, MAX_LIFETIME};
-use crate::secret::Secret;
-use crate::time::secs;
+use crate::support::secret::Secret;
+use crate::support::time::secs;
 
 /// The subdirectory of stored logins (not a fingerprint: never listed as one).
 const STORED: &str = "stored";

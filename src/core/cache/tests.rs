@@ -1,8 +1,8 @@
 //! Unit tests of [`super`].
 
 use super::*;
-use crate::secret::Secret;
-use crate::time::secs;
+use crate::support::secret::Secret;
+use crate::support::time::secs;
 
 fn identity(fp: char) -> Identity {
     Identity::for_tests(fp.to_string().repeat(64))

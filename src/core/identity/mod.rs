@@ -29,10 +29,10 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::core::profile::{ProfileSet, Section};
 use crate::env;
-use crate::profile::{ProfileSet, Section};
-use crate::secret::SessionCredentials;
 use crate::settings::Settings;
+use crate::support::secret::SessionCredentials;
 
 mod sign_in;
 use sign_in::SignIn;
@@ -203,11 +203,11 @@ impl Identity {
                 SourceKind::Container,
                 "ECS/EKS container credentials".to_string(),
             )
-        } else if crate::imds::allowed(var) {
+        } else if crate::core::imds::allowed(var) {
             let endpoint = var(env::AWS_EC2_METADATA_SERVICE_ENDPOINT).unwrap_or_default();
             parts.push(format!(
                 "imds={endpoint} machine={}",
-                crate::imds::machine_id()
+                crate::core::imds::machine_id()
             ));
             (
                 SourceKind::InstanceMetadata,
@@ -342,11 +342,11 @@ const MAX_TOKEN_FILE: u64 = 64 * 1024;
 /// (a FIFO would block the SDK's read past the deadline). A missing or
 /// unreadable one is left to the SDK, which says so.
 fn check_token_file(path: &str, origin: &str) -> Result<(), IdentityError> {
-    match crate::safe_fs::open_regular(std::path::Path::new(path)) {
-        Err(e) if crate::safe_fs::untrusted(&e).is_some() => {
+    match crate::support::safe_fs::open_regular(std::path::Path::new(path)) {
+        Err(e) if crate::support::safe_fs::untrusted(&e).is_some() => {
             Err(IdentityError::UnreadableFile(format!(
                 "{path} ({origin}) is {}; make it a regular file",
-                crate::safe_fs::why_unreadable(&e)
+                crate::support::safe_fs::why_unreadable(&e)
             )))
         }
         _ => Ok(()),
@@ -358,14 +358,16 @@ fn check_token_file(path: &str, origin: &str) -> Result<(), IdentityError> {
 /// prefers), else `AWS_CONTAINER_AUTHORIZATION_TOKEN`; `None` without one.
 fn container_token(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, IdentityError> {
     let token = match var(env::AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) {
-        Some(path) => crate::safe_fs::read_regular(std::path::Path::new(&path), MAX_TOKEN_FILE)
-            .map_err(|e| {
-                IdentityError::UnreadableFile(format!(
-                    "cannot read the container authorization token {path} ({}): {}",
-                    env::AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
-                    crate::safe_fs::why_unreadable(&e)
-                ))
-            })?,
+        Some(path) => {
+            crate::support::safe_fs::read_regular(std::path::Path::new(&path), MAX_TOKEN_FILE)
+                .map_err(|e| {
+                    IdentityError::UnreadableFile(format!(
+                        "cannot read the container authorization token {path} ({}): {}",
+                        env::AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
+                        crate::support::safe_fs::why_unreadable(&e)
+                    ))
+                })?
+        }
         None => match var(env::AWS_CONTAINER_AUTHORIZATION_TOKEN) {
             Some(token) => token.into_bytes(),
             None => return Ok(None),

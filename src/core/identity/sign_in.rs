@@ -3,7 +3,7 @@
 //! keeps which one, so that an expired sign-in ends in the one command that
 //! renews it, and `doctor` and `login` can find the sign-in's cached token.
 
-use crate::profile::{ProfileSet, Section};
+use crate::core::profile::{ProfileSet, Section};
 
 /// A profile that signs in through IAM Identity Center (SSO).
 #[derive(Debug, Clone, PartialEq, Eq)]

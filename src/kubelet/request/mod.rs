@@ -9,9 +9,9 @@ use super::{
     KubeletError, API_V1, API_V1BETA1, IRSA_ROLE_ANNOTATION, REQUEST_KIND, ROLE_ANNOTATION,
     ROLE_ARN_ENV,
 };
-use crate::registry::{NotEcr, Registry};
-use crate::regmap::MapFile;
-use crate::secret::Secret;
+use crate::core::registry::{NotEcr, Registry};
+use crate::core::regmap::MapFile;
+use crate::support::secret::Secret;
 
 type Result<T> = std::result::Result<T, KubeletError>;
 
@@ -185,7 +185,7 @@ pub fn image_registry_with(image: &str, config: &MapFile) -> Result<(String, Reg
             .into()),
         };
     };
-    match crate::resolve::registry_for(first, config) {
+    match crate::core::resolve::registry_for(first, config) {
         // kubelet matches the `auth` key against the image's host
         // case-sensitively and port included: key it as written.
         Ok((registry, _)) => Ok((first.to_string(), registry)),

@@ -244,7 +244,7 @@ fn the_irsa_annotation_applies_when_the_ecr_one_is_missing() {
 
 #[test]
 fn aliases_make_other_hosts_and_docker_hub_pullable() {
-    let config = crate::regmap::parse(&format!(
+    let config = crate::core::regmap::parse(&format!(
         "[[alias]]\nhost = \"docker.io\"\nregistry = \"{HOST}\"\n[[alias]]\nhost = \"*.mirror.internal:5000\"\nregistry = \"public.ecr.aws\"\n"
     ))
     .unwrap();

@@ -3,16 +3,17 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::aws::{FetchError, TokenSource};
-use crate::cache::{
+use crate::core::cache::{
     Cache, CacheEntry, CacheError, CacheLock, Failure, FORMAT_VERSION, MAX_LIFETIME,
 };
-use crate::error::Result;
-use crate::identity::{Identity, SourceKind};
-use crate::login::Login;
-use crate::registry::Registry;
+use crate::core::identity::{Identity, SourceKind};
+use crate::core::login::Login;
+use crate::core::registry::Registry;
+use crate::core::source::{FetchError, TokenSource, WebIdentity};
 use crate::settings::Settings;
-use crate::time::{human, secs};
+
+type Result<T, E = FetchError> = std::result::Result<T, E>;
+use crate::support::time::{human, secs};
 
 /// A cached token this close to expiry is not served when a refresh fails
 /// (nor instead of one: within it a refresh is needed).
@@ -41,7 +42,7 @@ impl From<&CacheEntry> for Login {
         Login {
             username: e.username.clone(),
             password: e.password.clone(),
-            expires_at: crate::time::at(e.expires_at).unwrap_or(std::time::UNIX_EPOCH),
+            expires_at: crate::support::time::at(e.expires_at).unwrap_or(std::time::UNIX_EPOCH),
         }
     }
 }
@@ -58,6 +59,7 @@ impl<S: TokenSource> Helper<S> {
     }
 
     /// A helper with explicit settings (tests).
+    #[cfg(test)]
     pub fn new(
         source: S,
         cache: Option<Cache>,
@@ -77,28 +79,38 @@ impl<S: TokenSource> Helper<S> {
         self.cache.as_ref()
     }
 
-    /// A login for the registry `host` names (as Docker sends it), as whoever
-    /// [`crate::resolve`] says logs in there (with the config file `file`,
-    /// read from `path`).
-    pub fn login_to(
-        &self,
-        host: &str,
-        file: &crate::regmap::MapFile,
-        path: Option<&std::path::Path>,
-        settings: &Settings,
-    ) -> Result<Login> {
-        let resolved = crate::resolve::resolve(host, file, path, settings)?;
-        self.login(&resolved.registry, &resolved.identity)
-    }
-
-    /// The token source (for the steps before a login, such as STS).
+    /// The token source.
     pub fn source(&self) -> &S {
         &self.source
     }
 
-    /// The total deadline of one login.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
+    /// A login for `registry` as the role a pod's web-identity token asks
+    /// for (`pod`): STS first, for every request, so that only a token STS
+    /// accepts for this role may see the role's (cached) ECR token; then,
+    /// as the role's identity (`identity`, given STS's session), the cache
+    /// and the token source within what is left of the deadline.
+    pub fn login_with_web_identity<E: From<FetchError>>(
+        &self,
+        registry: &Registry,
+        pod: &WebIdentity,
+        identity: impl FnOnce() -> Result<Identity, E>,
+    ) -> Result<Login, E> {
+        let started = Instant::now();
+        let session = self
+            .source
+            .assume_role_with_web_identity(pod, self.timeout)?;
+        let identity = identity()?.with_session(session);
+        crate::debug!(
+            "registry {} as {} ({})",
+            registry.host(),
+            identity.label,
+            identity.short()
+        );
+        Ok(self.login_within(
+            registry,
+            &identity,
+            self.timeout.saturating_sub(started.elapsed()),
+        )?)
     }
 
     /// A login for `registry` as `identity`, within the configured deadline.
@@ -116,7 +128,7 @@ impl<S: TokenSource> Helper<S> {
     /// it too. Without such a token the refresh is needed: one process
     /// refreshes within the deadline and the others wait for its outcome,
     /// success or failure. A failed refresh is remembered for a backoff
-    /// ([`crate::cache::Failure`]) during which the API is not asked again.
+    /// ([`crate::core::cache::Failure`]) during which the API is not asked again.
     pub fn login_within(
         &self,
         registry: &Registry,
@@ -128,7 +140,7 @@ impl<S: TokenSource> Helper<S> {
         // variant): it opens every account's registry there.
         let host = registry.cache_key();
         let Some(cache) = &self.cache else {
-            return Ok(self.source.fetch(registry, identity, timeout)?);
+            return self.source.fetch(registry, identity, timeout);
         };
         let cached = cache.get(identity, host);
         if let Some(e) = cached.as_ref().filter(|e| e.is_fresh(SystemTime::now())) {
@@ -141,7 +153,7 @@ impl<S: TokenSource> Helper<S> {
         if identity.source == SourceKind::None {
             // Nothing can be fetched: fail now, without taking a lock (or
             // creating the cache directory) first.
-            return Ok(self.source.fetch(registry, identity, timeout)?);
+            return self.source.fetch(registry, identity, timeout);
         }
         if let Some(answer) = self.remembered(cache, identity, host, cached.as_ref()) {
             return answer;
@@ -159,8 +171,7 @@ impl<S: TokenSource> Helper<S> {
                     host: host.to_string(),
                     waited,
                     mfa_profile: identity.mfa.as_ref().map(|m| m.profile.clone()),
-                }
-                .into());
+                });
             }
             Err(e @ CacheError::LockTimeout { .. }) => {
                 crate::warn!("{e}; fetching without waiting any longer");
@@ -221,7 +232,7 @@ impl<S: TokenSource> Helper<S> {
                         );
                         Ok((&e).into())
                     }
-                    None => Err(err.into()),
+                    None => Err(err),
                 }
             }
         }
@@ -253,8 +264,7 @@ impl<S: TokenSource> Helper<S> {
                 ago: failure.age(now),
                 retry_in: failure.retry_in(now),
                 cause: failure.cause,
-            }
-            .into()),
+            }),
         })
     }
 
@@ -351,7 +361,9 @@ impl<S: TokenSource> Helper<S> {
     }
 
     /// Token keys (entries of earlier versions: registries) with a non-expired
-    /// token for `identity`, from the cache alone.
+    /// token for `identity`, from the cache alone (the tests' view; `list`
+    /// reads the cache itself).
+    #[cfg(test)]
     pub fn known_registries(&self, identity: &Identity) -> Vec<String> {
         let now = SystemTime::now();
         self.cache
@@ -390,172 +402,4 @@ fn remember(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::aws::FetchError;
-    use crate::secret::Secret;
-    use std::cell::{Cell, RefCell};
-
-    /// A token source that counts calls and answers from a script.
-    struct Fake {
-        calls: Cell<usize>,
-        next: RefCell<Vec<std::result::Result<Duration, ()>>>,
-    }
-
-    impl Fake {
-        fn new(answers: Vec<std::result::Result<Duration, ()>>) -> Fake {
-            Fake {
-                calls: Cell::new(0),
-                next: RefCell::new(answers),
-            }
-        }
-    }
-
-    impl TokenSource for &Fake {
-        fn fetch(
-            &self,
-            _: &Registry,
-            _: &Identity,
-            _: Duration,
-        ) -> std::result::Result<Login, FetchError> {
-            self.calls.set(self.calls.get() + 1);
-            match self.next.borrow_mut().remove(0) {
-                Ok(lifetime) => Ok(Login {
-                    username: "AWS".into(),
-                    password: Secret::new(format!("pw{}", self.calls.get())),
-                    expires_at: SystemTime::now() + lifetime,
-                }),
-                Err(()) => Err(FetchError::Unavailable {
-                    region: "r".into(),
-                    detail: "down".into(),
-                }),
-            }
-        }
-
-        fn assume_role_with_web_identity(
-            &self,
-            pod: &crate::aws::WebIdentity,
-            _: Duration,
-        ) -> std::result::Result<crate::secret::SessionCredentials, FetchError> {
-            Err(FetchError::WebIdentity {
-                role: pod.role_arn.clone(),
-                detail: "the policy tests use no STS".into(),
-            })
-        }
-    }
-
-    fn setup() -> (tempfile::TempDir, Registry, Identity) {
-        let id = Identity::for_tests("f".repeat(64));
-        let reg = Registry::parse("123456789012.dkr.ecr.us-east-1.amazonaws.com").unwrap();
-        (tempfile::tempdir().unwrap(), reg, id)
-    }
-
-    fn helper<'a>(fake: &'a Fake, dir: &tempfile::TempDir) -> Helper<&'a Fake> {
-        Helper::new(
-            fake,
-            Some(Cache::new(dir.path())),
-            Duration::from_secs(5),
-            Duration::from_secs(1),
-        )
-    }
-
-    /// Caches the password "old", requested `age` seconds ago, expiring in `left` seconds.
-    fn write_entry(dir: &tempfile::TempDir, reg: &Registry, id: &Identity, age: u64, left: u64) {
-        let cache = Cache::new(dir.path());
-        let lock = cache
-            .lock(id, reg.cache_key(), Duration::from_secs(1))
-            .unwrap();
-        let now = secs(SystemTime::now());
-        let entry = CacheEntry {
-            version: FORMAT_VERSION,
-            registry: reg.cache_key().into(),
-            identity: id.fingerprint.clone(),
-            identity_label: "t".into(),
-            username: "AWS".into(),
-            password: Secret::new("old"),
-            requested_at: now - age,
-            expires_at: now + left,
-        };
-        cache.put(&lock, &entry).unwrap();
-    }
-
-    const HOURS_12: Duration = Duration::from_secs(12 * 3600);
-
-    #[test]
-    fn second_login_is_a_cache_hit() {
-        let (dir, reg, id) = setup();
-        let fake = Fake::new(vec![Ok(HOURS_12)]);
-        let h = helper(&fake, &dir);
-        assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "pw1");
-        assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "pw1");
-        assert_eq!(fake.calls.get(), 1);
-        assert_eq!(h.known_registries(&id), vec![reg.cache_key().to_string()]);
-    }
-
-    #[test]
-    fn past_half_life_refreshes_and_failure_falls_back_to_valid_token() {
-        let (dir, reg, id) = setup();
-        // A 12-hour token requested 7 hours ago: past its half-life, 5 hours left.
-        write_entry(&dir, &reg, &id, 7 * 3600, 5 * 3600);
-        let fake = Fake::new(vec![Err(()), Ok(HOURS_12)]);
-        let h = helper(&fake, &dir);
-        assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "old");
-        // The failure is remembered: no call within the backoff.
-        assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "old");
-        assert_eq!(fake.calls.get(), 1);
-        let cache = Cache::new(dir.path());
-        let failure = cache.failure(&id, reg.cache_key()).expect("remembered");
-        assert_eq!(failure.failures, 1);
-        // Once it has passed, the next login refreshes and forgets it.
-        let lock = cache
-            .lock(&id, reg.cache_key(), Duration::from_secs(1))
-            .unwrap();
-        let mut expired = failure.clone();
-        expired.retry_at = expired.failed_at;
-        cache.put_failure(&lock, &expired).unwrap();
-        drop(lock);
-        assert_eq!(h.login(&reg, &id).unwrap().password.expose(), "pw2");
-        assert_eq!(fake.calls.get(), 2);
-        assert_eq!(cache.failure(&id, reg.cache_key()), None);
-    }
-
-    #[test]
-    fn a_refresh_in_progress_elsewhere_serves_the_cached_token_at_once() {
-        let (dir, reg, id) = setup();
-        write_entry(&dir, &reg, &id, 7 * 3600, 5 * 3600);
-        let fake = Fake::new(vec![]);
-        let cache = Cache::new(dir.path());
-        let _held = cache
-            .lock(&id, reg.cache_key(), Duration::from_secs(1))
-            .unwrap();
-        assert_eq!(
-            helper(&fake, &dir)
-                .login(&reg, &id)
-                .unwrap()
-                .password
-                .expose(),
-            "old"
-        );
-        assert_eq!(fake.calls.get(), 0);
-    }
-
-    #[test]
-    fn a_remembered_failure_without_a_servable_token_fails_at_once() {
-        let (dir, reg, id) = setup();
-        let fake = Fake::new(vec![Err(())]);
-        let h = helper(&fake, &dir);
-        let first = h.login(&reg, &id).unwrap_err().to_string();
-        let second = h.login(&reg, &id).unwrap_err().to_string();
-        assert_eq!(fake.calls.get(), 1);
-        assert!(second.starts_with(&first), "{second} / {first}");
-        assert!(second.contains("not asking ECR again"), "{second}");
-    }
-
-    #[test]
-    fn an_almost_expired_token_is_not_served_when_refresh_fails() {
-        let (dir, reg, id) = setup();
-        write_entry(&dir, &reg, &id, 12 * 3600, 60);
-        let fake = Fake::new(vec![Err(())]);
-        assert!(helper(&fake, &dir).login(&reg, &id).is_err());
-    }
-}
+mod tests;
