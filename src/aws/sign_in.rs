@@ -17,11 +17,8 @@ use serde_json::{json, Value};
 use crate::core::identity::{LoginSession, SsoProfile};
 use crate::core::source::{Cached, FetchError};
 use crate::settings::Settings;
+use crate::support::hex;
 use crate::support::secret::Secret;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// `~/.aws/sso/cache/<sha1>.json` of `sso`'s token.
 pub fn sso_token_path(home: &Path, sso: &SsoProfile) -> PathBuf {
