@@ -99,7 +99,7 @@ pub enum KubeletError {
     NotEcr(#[from] NotEcr),
     /// The response could not be encoded.
     #[error("cannot encode the kubelet response: {0}")]
-    Response(String),
+    Response(#[source] serde_json::Error),
 }
 
 /// The identity a token fetched as `role_arn` is cached under: web identity

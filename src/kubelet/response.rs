@@ -66,7 +66,7 @@ impl Response {
     pub fn to_json(&self) -> Result<String, KubeletError> {
         serde_json::to_string(self)
             .map(|s| s + "\n")
-            .map_err(|e| KubeletError::Response(e.to_string()))
+            .map_err(KubeletError::Response)
     }
 }
 
