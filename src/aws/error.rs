@@ -301,7 +301,9 @@ fn timeout_message(deadline: Duration, stage: &Stage) -> String {
     }
 }
 
+mod api;
 mod why;
+pub(crate) use api::TokenRequest;
 use why::{busy_mfa, is_temporary_dns, rejected_advice, skew_message, unresolved_message};
 pub(crate) use why::{credentials_refused, is_dns_failure};
 

@@ -328,9 +328,11 @@ mod mfa {
 
     /// Waits (at most 10 s) until `out` contains `text`.
     fn wait_for(out: &Arc<Mutex<String>>, text: &str) {
-        wait_until(Duration::from_secs(10), &format!("{text:?} in the output"), || {
-            out.lock().unwrap().contains(text)
-        });
+        wait_until(
+            Duration::from_secs(10),
+            &format!("{text:?} in the output"),
+            || out.lock().unwrap().contains(text),
+        );
     }
 
     #[test]
