@@ -44,17 +44,18 @@ pub fn is_request(input: &[u8]) -> bool {
         .is_ok_and(|v| v.as_object().is_some_and(|o| o.contains_key("uri")))
 }
 
-/// Answers the request in `input` on `stdout`; the cause of a failure goes to
-/// stderr as one line.
+/// Answers the request in `input` on `stdout` with `helper`; the cause of a
+/// failure goes to stderr as one line.
 /// `file` is the config file the front end read (from `path`).
 pub fn run(
     input: &[u8],
+    helper: &Helper<SdkTokenSource>,
     file: &MapFile,
     path: Option<&Path>,
     settings: &Settings,
     stdout: &mut dyn Write,
 ) -> ExitCode {
-    match answer(input, file, path, settings) {
+    match answer(input, helper, file, path, settings) {
         Ok(text) => match super::write_out(stdout, &format!("{text}\n")) {
             Ok(()) => ExitCode::Success,
             Err(e) => {
@@ -71,6 +72,7 @@ pub fn run(
 
 fn answer(
     input: &[u8],
+    helper: &Helper<SdkTokenSource>,
     file: &MapFile,
     path: Option<&Path>,
     settings: &Settings,
@@ -87,16 +89,16 @@ fn answer(
             crate::redact::scrub(&uri.chars().take(100).collect::<String>())
         )));
     };
-    if !crate::resolve::is_ecr(uri, file) {
+    let Ok((registry, _alias)) = crate::resolve::registry_for(uri, file) else {
         crate::info!("{uri}: not an ECR registry; no credentials");
         return Ok(EMPTY.to_string());
-    }
+    };
     if !scheme.eq_ignore_ascii_case("https") {
         crate::warn!("{uri}: an ECR password is only sent over https; no credentials");
         return Ok(EMPTY.to_string());
     }
-    let helper = Helper::from_settings(SdkTokenSource::new(settings), settings);
-    let login = helper.login_to(uri, file, path, settings)?;
+    let resolved = crate::resolve::resolve_registry(registry, file, path, settings)?;
+    let login = helper.login_to(&resolved)?;
     Ok(response(&login))
 }
 

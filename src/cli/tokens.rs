@@ -19,7 +19,12 @@ pub fn print(
 ) -> Result<()> {
     let helper = Helper::from_settings(SdkTokenSource::new(settings), settings);
     let (file, path) = crate::resolve::config(settings)?;
-    let login = helper.login_to(host, &file, path.as_deref(), settings)?;
+    let login = helper.login_to(&crate::resolve::resolve(
+        host,
+        &file,
+        path.as_deref(),
+        settings,
+    )?)?;
     let secret = if basic_auth {
         login.basic_auth()
     } else {

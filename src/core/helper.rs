@@ -49,9 +49,15 @@ impl From<&CacheEntry> for Login {
 impl<S: TokenSource> Helper<S> {
     /// A helper with the cache and deadlines of `settings`.
     pub fn from_settings(source: S, settings: &Settings) -> Helper<S> {
+        Helper::with_cache(source, Cache::from_settings(settings), settings)
+    }
+
+    /// A helper with `cache` (the one its token source was given too) and
+    /// the deadlines of `settings`.
+    pub fn with_cache(source: S, cache: Option<Cache>, settings: &Settings) -> Helper<S> {
         Helper {
             source,
-            cache: Cache::from_settings(settings),
+            cache,
             timeout: settings.timeout,
             lock_timeout: settings.lock_timeout,
         }
@@ -77,17 +83,9 @@ impl<S: TokenSource> Helper<S> {
         self.cache.as_ref()
     }
 
-    /// A login for the registry `host` names (as Docker sends it), as whoever
-    /// [`crate::resolve`] says logs in there (with the config file `file`,
-    /// read from `path`).
-    pub fn login_to(
-        &self,
-        host: &str,
-        file: &crate::regmap::MapFile,
-        path: Option<&std::path::Path>,
-        settings: &Settings,
-    ) -> Result<Login> {
-        let resolved = crate::resolve::resolve(host, file, path, settings)?;
+    /// A login for a registry [`crate::resolve`] resolved, as the identity
+    /// it says logs in there.
+    pub fn login_to(&self, resolved: &crate::resolve::Resolved) -> Result<Login> {
         self.login(&resolved.registry, &resolved.identity)
     }
 

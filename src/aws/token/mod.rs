@@ -56,6 +56,15 @@ fn os_store(settings: &crate::settings::Settings) -> super::tls::OsStore {
 impl SdkTokenSource {
     /// The token source configured by `settings`.
     pub fn new(settings: &crate::settings::Settings) -> SdkTokenSource {
+        SdkTokenSource::with_cache(settings, crate::cache::Cache::from_settings(settings))
+    }
+
+    /// The token source configured by `settings`, keeping MFA sessions in
+    /// `cache` (the one the policy caches tokens in).
+    pub fn with_cache(
+        settings: &crate::settings::Settings,
+        cache: Option<crate::cache::Cache>,
+    ) -> SdkTokenSource {
         SdkTokenSource {
             ca_bundle: settings.lookup(env::AWS_CA_BUNDLE),
             os_store: os_store(settings),
@@ -64,7 +73,7 @@ impl SdkTokenSource {
             endpoint: settings.lookup(env::AWS_ENDPOINT_URL),
             endpoint_ecr: settings.lookup(env::AWS_ENDPOINT_URL_ECR),
             endpoint_ecr_public: settings.lookup(env::AWS_ENDPOINT_URL_ECR_PUBLIC),
-            cache: crate::cache::Cache::from_settings(settings),
+            cache,
             home: settings.home().map(std::path::Path::to_path_buf),
             login_cache: super::sign_in::login_cache_dir(settings),
             oidc: super::device::OidcSettings {
