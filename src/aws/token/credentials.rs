@@ -19,6 +19,7 @@ use super::super::{mfa, sts, FetchError};
 use super::{endpoint_variant, no_credentials_hint, progress::Progress, SdkTokenSource};
 use crate::identity::{Identity, SourceKind};
 use crate::registry::Registry;
+use crate::secret::SessionCredentials;
 
 impl SdkTokenSource {
     /// aws-config's loader for `registry`'s API in `region`, over `http`.
@@ -119,17 +120,7 @@ fn with_source(
     http: &SharedHttpClient,
 ) -> Result<ConfigLoader, FetchError> {
     if let Some(session) = &identity.session {
-        // Credentials obtained already (a pod's role): nothing of the node's
-        // configuration may take part.
-        return Ok(loader
-            .profile_files(no_shared_files())
-            .credentials_provider(Credentials::new(
-                session.access_key_id.clone(),
-                session.secret_access_key.expose(),
-                Some(session.session_token.expose().to_string()),
-                session.expires_at,
-                "sts-web-identity",
-            )));
+        return Ok(with_session(loader, session));
     }
     let loader = match &identity.profile {
         Some(profile) => loader.profile_name(profile),
@@ -175,4 +166,18 @@ fn with_source(
         }
         SourceKind::None => return Err(FetchError::NoCredentials(no_credentials_hint())),
     })
+}
+
+/// `loader` with credentials obtained already (a pod's role): nothing of the
+/// node's configuration may take part.
+fn with_session(loader: ConfigLoader, session: &SessionCredentials) -> ConfigLoader {
+    loader
+        .profile_files(no_shared_files())
+        .credentials_provider(Credentials::new(
+            session.access_key_id.clone(),
+            session.secret_access_key.expose(),
+            Some(session.session_token.expose().to_string()),
+            session.expires_at,
+            "sts-web-identity",
+        ))
 }
