@@ -8,7 +8,9 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use crate::core::identity::Identity;
 use crate::core::source::FetchError;
 
+mod api;
 mod why;
+pub(crate) use api::TokenRequest;
 pub(crate) use why::{credentials_refused, is_dns_failure};
 
 /// Maps an API error's code, message and full text to a [`FetchError`].

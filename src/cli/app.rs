@@ -8,6 +8,7 @@
 use std::rc::Rc;
 
 use crate::aws::SdkTokenSource;
+use crate::core::cache::Cache;
 use crate::core::helper::Helper;
 use crate::core::source::{SignIn, TokenSource};
 use crate::settings::Settings;
@@ -25,8 +26,14 @@ pub struct App<'a> {
 impl<'a> App<'a> {
     /// The production wiring: the AWS SDK behind both seams.
     pub fn new(settings: &'a Settings) -> App<'a> {
-        let sdk = Rc::new(SdkTokenSource::new(settings));
-        App::with(settings, sdk.clone(), sdk)
+        // One cache for the policy and the token source (MFA sessions).
+        let cache = Cache::from_settings(settings);
+        let sdk = Rc::new(SdkTokenSource::with_cache(settings, cache.clone()));
+        App {
+            settings,
+            helper: Helper::with_cache(sdk.clone(), cache, settings),
+            sign_in: sdk,
+        }
     }
 
     /// A wiring with the given token source and sign-ins (tests' fakes), and

@@ -16,11 +16,12 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::app::App;
+use super::app::Policy;
 use super::ExitCode;
 use crate::core::login::Login;
 use crate::core::regmap::MapFile;
 use crate::error::{Error, Result};
+use crate::settings::Settings;
 
 /// The answer for a URI this helper has no credentials for.
 pub const EMPTY: &str = "{\"headers\":{}}";
@@ -42,17 +43,18 @@ pub fn is_request(input: &[u8]) -> bool {
         .is_ok_and(|v| v.as_object().is_some_and(|o| o.contains_key("uri")))
 }
 
-/// Answers the request in `input` on `stdout`; the cause of a failure goes to
-/// stderr as one line.
+/// Answers the request in `input` on `stdout` with `helper`; the cause of a
+/// failure goes to stderr as one line.
 /// `file` is the config file the front end read (from `path`).
 pub fn run(
     input: &[u8],
+    helper: &Policy,
     file: &MapFile,
     path: Option<&Path>,
-    app: &App,
+    settings: &Settings,
     stdout: &mut dyn Write,
 ) -> ExitCode {
-    match answer(input, file, path, app) {
+    match answer(input, helper, file, path, settings) {
         Ok(text) => match super::write_out(stdout, &format!("{text}\n")) {
             Ok(()) => ExitCode::Success,
             Err(e) => {
@@ -67,7 +69,13 @@ pub fn run(
     }
 }
 
-fn answer(input: &[u8], file: &MapFile, path: Option<&Path>, app: &App) -> Result<String> {
+fn answer(
+    input: &[u8],
+    helper: &Policy,
+    file: &MapFile,
+    path: Option<&Path>,
+    settings: &Settings,
+) -> Result<String> {
     let request: Request = serde_json::from_slice(input).map_err(|e| {
         Error::Input(format!(
             "a credential-helper request must be a JSON object with a string \"uri\": {e}"
@@ -80,16 +88,16 @@ fn answer(input: &[u8], file: &MapFile, path: Option<&Path>, app: &App) -> Resul
             crate::support::redact::scrub(&uri.chars().take(100).collect::<String>())
         )));
     };
-    if !crate::core::resolve::is_ecr(uri, file) {
+    let Ok((registry, _alias)) = crate::core::resolve::registry_for(uri, file) else {
         crate::info!("{uri}: not an ECR registry; no credentials");
         return Ok(EMPTY.to_string());
-    }
+    };
     if !scheme.eq_ignore_ascii_case("https") {
         crate::warn!("{uri}: an ECR password is only sent over https; no credentials");
         return Ok(EMPTY.to_string());
     }
-    let resolved = crate::core::resolve::resolve(uri, file, path, app.settings())?;
-    let login = app.helper().login(&resolved.registry, &resolved.identity)?;
+    let resolved = crate::core::resolve::resolve_registry(registry, file, path, settings)?;
+    let login = helper.login_to(&resolved)?;
     Ok(response(&login))
 }
 

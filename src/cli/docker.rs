@@ -23,15 +23,20 @@ use super::app::{App, Policy};
 use super::args::Action;
 use super::fallback::{self, Fallback};
 use super::list::MIN_STORED_VALIDITY;
-use super::protocol::{self, Credentials};
+use super::protocol::{self, Credentials, Outcome, Request};
 use super::ExitCode;
+use crate::core::registry::NotEcr;
 use crate::core::regmap::MapFile;
+use crate::core::resolve::Named;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::support::secret::Secret;
 
 /// Runs one protocol action: the answer on stdout, the cause on stderr.
-pub fn run(action: Action, app: &App, mut stdin: impl Read, stdout: &mut dyn Write) -> ExitCode {
+/// Stdin is read once (at most [`protocol::MAX_INPUT`] bytes and one more),
+/// the request parsed once, and the registry it names resolved once: that
+/// decides who answers, and is what this helper answers for.
+pub fn run(action: Action, app: &App, stdin: impl Read, stdout: &mut dyn Write) -> ExitCode {
     let settings = app.settings();
     let (config, config_path) = match crate::core::resolve::config(settings) {
         Ok((config, path)) => (Some(config), path),
@@ -43,53 +48,71 @@ pub fn run(action: Action, app: &App, mut stdin: impl Read, stdout: &mut dyn Wri
             (None, None)
         }
     };
+    let helper = app.helper();
+    let mut input = Vec::new();
+    if action != Action::List {
+        input = match protocol::read(stdin) {
+            Ok(input) => input,
+            Err(e) => {
+                crate::error!("cannot read stdin: {e}");
+                return ExitCode::Failure;
+            }
+        };
+    }
+    if let (Action::Get, Some(config)) = (action, &config) {
+        if super::bazel::is_request(&input) {
+            let path = config_path.as_deref();
+            return super::bazel::run(&input, helper, config, path, settings, stdout);
+        }
+    }
+    let request = Request::parse(action, &input);
+    let empty = MapFile::default();
+    let named =
+        crate::core::resolve::named(request.server_url(), config.as_ref().unwrap_or(&empty));
+    let ours = named.as_ref().is_ok_and(|n| n.registry.is_ok());
+    if let (Some(config), false) = (&config, ours || request.server_url().is_empty()) {
+        if let Some(exit) = pass_on(action, &input, config, settings, stdout) {
+            return exit;
+        }
+    }
+    let looks_ecr = crate::core::registry::looks_like_ecr(request.server_url());
     let backend = Backend {
-        helper: app.helper(),
+        helper,
         settings,
         config: config.as_ref(),
         config_path: config_path.as_deref(),
+        named,
     };
-    let mut looks_ecr = false;
-    let outcome = if action == Action::List {
-        protocol::handle(&backend, action.name(), std::io::empty())
-    } else {
-        let mut input = Vec::new();
-        if let Err(e) = stdin
-            .by_ref()
-            .take(protocol::MAX_INPUT + 1)
-            .read_to_end(&mut input)
-        {
-            crate::error!("cannot read stdin: {e}");
-            return ExitCode::Failure;
+    answer(protocol::handle(&backend, request), looks_ecr, stdout)
+}
+
+/// For a registry that is not ours: the fallback's answer, when one is
+/// configured (`None` when none is), or why it cannot be asked.
+fn pass_on(
+    action: Action,
+    input: &[u8],
+    config: &MapFile,
+    settings: &Settings,
+    stdout: &mut dyn Write,
+) -> Option<ExitCode> {
+    match fallback::configured(settings, config) {
+        // Passed whole or not at all: never cut short.
+        Ok(Some(_)) if input.len() as u64 > protocol::MAX_INPUT => {
+            let e = Error::Input(format!(
+                "input is larger than {} MiB; not passing it to the fallback helper",
+                protocol::MAX_INPUT >> 20
+            ));
+            Some(refuse(action, e, stdout))
         }
-        if let (Action::Get, Some(config)) = (action, &config) {
-            if super::bazel::is_request(&input) {
-                let path = config_path.as_deref();
-                return super::bazel::run(&input, config, path, app, stdout);
-            }
-        }
-        let server_url = server_url(action, &input);
-        looks_ecr = crate::core::registry::looks_like_ecr(&server_url);
-        match config.as_ref().filter(|_| !server_url.is_empty()) {
-            Some(config) if !crate::core::resolve::is_ecr(&server_url, config) => {
-                match fallback::configured(settings, config) {
-                    // Passed whole or not at all: never cut short.
-                    Ok(Some(_)) if input.len() as u64 > protocol::MAX_INPUT => {
-                        let e = Error::Input(format!(
-                            "input is larger than {} MiB; not passing it to the fallback helper",
-                            protocol::MAX_INPUT >> 20
-                        ));
-                        return refuse(action, e, stdout);
-                    }
-                    Ok(Some(f)) => return pass(&f, action, &input, settings, stdout),
-                    Ok(None) => {}
-                    Err(e) => return refuse(action, e, stdout),
-                }
-            }
-            _ => {}
-        }
-        protocol::handle(&backend, action.name(), &input[..])
-    };
+        Ok(Some(f)) => Some(pass(&f, action, input, settings, stdout)),
+        Ok(None) => None,
+        Err(e) => Some(refuse(action, e, stdout)),
+    }
+}
+
+/// Writes `outcome`: its diagnostic on stderr (a warning for a host that
+/// `looks_ecr` but is not), its text on stdout.
+fn answer(outcome: Outcome, looks_ecr: bool, stdout: &mut dyn Write) -> ExitCode {
     if let Some(e) = &outcome.diagnostic {
         match e {
             // A mistyped ECR name would otherwise end in Docker's bare "not
@@ -107,22 +130,6 @@ pub fn run(action: Action, app: &App, mut stdin: impl Read, stdout: &mut dyn Wri
         ExitCode::Success
     } else {
         ExitCode::Failure
-    }
-}
-
-/// The registry an input is about: the first line that is not blank of
-/// `get` and `erase` (as [`protocol::read_server_url`] reads it),
-/// the `ServerURL` of `store`'s JSON (empty when there is none).
-fn server_url(action: Action, input: &[u8]) -> String {
-    let text = String::from_utf8_lossy(input);
-    match action {
-        Action::Store => serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v.get("ServerURL")?.as_str().map(str::to_string))
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
-        _ => protocol::read_server_url(text.as_bytes()).unwrap_or_default(),
     }
 }
 
@@ -160,12 +167,18 @@ fn refuse(action: Action, e: Error, stdout: &mut dyn Write) -> ExitCode {
     ExitCode::Failure
 }
 
-/// The protocol's back end: resolve, then log in.
+/// The protocol's back end for one request: the registry its server URL
+/// names, resolved once ([`crate::core::resolve::named`]), and the policy that logs
+/// in to it.
 struct Backend<'a> {
     helper: &'a Policy,
     settings: &'a Settings,
     config: Option<&'a MapFile>,
     config_path: Option<&'a std::path::Path>,
+    /// What the request's server URL names ([`Request::server_url`]: the
+    /// URL the protocol passes to `get`, `store` and `erase`); an error for
+    /// `list`, which names none.
+    named: std::result::Result<Named, NotEcr>,
 }
 
 impl Backend<'_> {
@@ -206,13 +219,17 @@ impl Backend<'_> {
 }
 
 impl Backend<'_> {
+    /// What the request names; an error when it has no host.
+    fn named(&self) -> Result<&Named> {
+        self.named.as_ref().map_err(|e| e.clone().into())
+    }
+
     /// The host `store` / `erase` keep a login under, or the error that says
     /// how to keep logins of a registry that is not ECR.
-    fn storage_host(&self, server_url: &str) -> Result<String> {
-        let empty = MapFile::default();
-        let file = self.config.unwrap_or(&empty);
-        let host = crate::core::registry::host_of(server_url)?;
-        if crate::core::resolve::is_ecr(server_url, file) {
+    fn storage_host(&self) -> Result<String> {
+        let named = self.named()?;
+        let host = named.host.clone();
+        if named.registry.is_ok() {
             return Ok(host);
         }
         let config = self
@@ -226,10 +243,9 @@ impl Backend<'_> {
         )))
     }
 
-    /// The login `docker login` stored for `server_url`, while it is valid.
-    fn stored(&self, server_url: &str) -> Option<crate::core::cache::CacheEntry> {
-        let host = crate::core::registry::host_of(server_url).ok()?;
-        let entry = self.helper.cache()?.stored_login(&host)?;
+    /// The login `docker login` stored for `host`, while it is valid.
+    fn stored(&self, host: &str) -> Option<crate::core::cache::CacheEntry> {
+        let entry = self.helper.cache()?.stored_login(host)?;
         let left = entry.remaining(std::time::SystemTime::now());
         if left < MIN_STORED_VALIDITY {
             crate::debug!(
@@ -246,24 +262,27 @@ impl Backend<'_> {
 }
 
 impl Credentials for Backend<'_> {
-    fn get(&self, server_url: &str) -> Result<(String, Secret)> {
-        if let Some(entry) = self.stored(server_url) {
+    fn get(&self, _server_url: &str) -> Result<(String, Secret)> {
+        let named = self.named()?;
+        if let Some(entry) = self.stored(&named.host) {
             return Ok((entry.username, entry.password));
         }
         // `get` and friends only run with a config that was read (a file
         // that does not parse was refused before), or none at all.
         let empty = MapFile::default();
         let file = self.config.unwrap_or(&empty);
-        let resolved =
-            crate::core::resolve::resolve(server_url, file, self.config_path, self.settings)?;
-        let login = self.helper.login(&resolved.registry, &resolved.identity)?;
+        let registry = named.registry.clone()?;
+        let resolved = crate::core::resolve::resolve_registry(
+            registry,
+            file,
+            self.config_path,
+            self.settings,
+        )?;
+        let login = self.helper.login_to(&resolved)?;
         // One token serves every account of its region: remember the
         // registry itself, for `list`.
-        if let (Some(cache), Ok(host)) = (
-            self.helper.cache(),
-            crate::core::registry::host_of(server_url),
-        ) {
-            cache.note_registry(&resolved.identity, &host);
+        if let Some(cache) = self.helper.cache() {
+            cache.note_registry(&resolved.identity, &named.host);
         }
         Ok((login.username, login.password))
     }
@@ -288,8 +307,8 @@ impl Credentials for Backend<'_> {
         self.settings.flag(crate::env::IGNORE_CREDS_STORAGE)
     }
 
-    fn store(&self, server_url: &str, username: &str, secret: Secret) -> Result<()> {
-        let host = self.storage_host(server_url)?;
+    fn store(&self, _server_url: &str, username: &str, secret: Secret) -> Result<()> {
+        let host = self.storage_host()?;
         if secret.is_empty() {
             return Err(Error::Input(format!(
                 "the login for {host} has no password: nothing was kept"
@@ -312,8 +331,8 @@ impl Credentials for Backend<'_> {
         Ok(())
     }
 
-    fn erase(&self, server_url: &str) -> Result<()> {
-        let host = self.storage_host(server_url)?;
+    fn erase(&self, _server_url: &str) -> Result<()> {
+        let host = self.storage_host()?;
         if let Some(cache) = self.helper.cache() {
             match cache.forget_login(&host) {
                 Ok(true) => crate::info!("forgot the login docker login stored for {host}"),

@@ -1,10 +1,13 @@
 //! The Docker credential-helper protocol over any reader and writer
 //! (docker/docker-credential-helpers is the reference). Byte-exact: Docker
-//! and friends parse these strings.
+//! and friends parse these strings. The input is read once ([`read`]) and
+//! parsed once with the action from argv ([`Request::parse`]); [`handle`]
+//! switches on the request once and asks the back end.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 
+use super::args::Action;
 use crate::error::{Error, Result};
 use crate::support::secret::Secret;
 
@@ -22,7 +25,8 @@ pub const MAX_INPUT: u64 = 1024 * 1024;
 /// The longest server URL line of `get` and `erase`.
 pub const MAX_LINE: usize = 64 * 1024;
 
-/// The back end of the protocol.
+/// The back end of the protocol. The `server_url` it is given is the
+/// request's ([`Request::server_url`]).
 pub trait Credentials {
     /// User name and password for `server_url`.
     fn get(&self, server_url: &str) -> Result<(String, Secret)>;
@@ -67,17 +71,12 @@ impl Outcome {
     }
 }
 
-/// Reads all of `input` (at most [`MAX_INPUT`] bytes).
-pub fn read_input(input: impl Read) -> Result<String> {
+/// Reads a request's input once: all of `input`, up to one byte more than
+/// [`MAX_INPUT`] (so that more is known to be too much).
+pub fn read(input: impl Read) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    input
-        .take(MAX_INPUT + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::Io(format!("cannot read stdin: {e}")))?;
-    if bytes.len() as u64 > MAX_INPUT {
-        return Err(too_large());
-    }
-    String::from_utf8(bytes).map_err(|_| Error::Input("input is not valid UTF-8".into()))
+    input.take(MAX_INPUT + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 fn too_large() -> Error {
@@ -85,6 +84,102 @@ fn too_large() -> Error {
         "input is larger than {} MiB; credentials are a few kilobytes",
         MAX_INPUT >> 20
     ))
+}
+
+/// What `store` keeps: the JSON `docker login` sends.
+#[derive(serde::Deserialize)]
+struct Stored {
+    #[serde(rename = "ServerURL", default)]
+    server_url: String,
+    #[serde(rename = "Username", default)]
+    username: String,
+    #[serde(rename = "Secret", default)]
+    secret: Secret,
+}
+
+/// A request of the protocol, parsed once from its action and input (see
+/// [`read`]).
+pub struct Request {
+    /// The server URL the input names, as far as it can be read (empty when
+    /// it names none): what decides who answers.
+    server_url: String,
+    /// The request proper.
+    body: Body,
+}
+
+/// An action with what the protocol makes of its input.
+enum Body {
+    /// `get` of a server URL (empty: none given), or why it cannot be read.
+    Get(Result<String>),
+    /// `store` of a login, or the line to answer instead.
+    Store(std::result::Result<Stored, String>),
+    /// `erase` of a server URL, as for `get`.
+    Erase(Result<String>),
+    /// `list`.
+    List,
+}
+
+impl Request {
+    /// The request of `action` with `input`.
+    pub fn parse(action: Action, input: &[u8]) -> Request {
+        let (server_url, body) = match action {
+            Action::Get => {
+                let (url, server_url) = read_url(input);
+                (server_url, Body::Get(url))
+            }
+            Action::Erase => {
+                let (url, server_url) = read_url(input);
+                (server_url, Body::Erase(url))
+            }
+            Action::Store => return read_login(input),
+            Action::List => (String::new(), Body::List),
+        };
+        Request { server_url, body }
+    }
+
+    /// The server URL the input names (empty when it names none, or cannot
+    /// be read): what decides who answers the request.
+    pub fn server_url(&self) -> &str {
+        &self.server_url
+    }
+}
+
+/// The server URL of `get` / `erase` ([`read_server_url`]), and the one
+/// that decides who answers: the same, read from text with any bytes that
+/// are not UTF-8 replaced (they make the first an error).
+fn read_url(input: &[u8]) -> (Result<String>, String) {
+    let url = read_server_url(input);
+    let server_url = match (&url, String::from_utf8_lossy(input)) {
+        (Ok(url), _) => url.clone(),
+        (Err(_), std::borrow::Cow::Borrowed(_)) => String::new(),
+        (Err(_), std::borrow::Cow::Owned(text)) => {
+            read_server_url(text.as_bytes()).unwrap_or_default()
+        }
+    };
+    (url, server_url)
+}
+
+/// `store`'s request: its JSON parsed once (from text with any bytes that
+/// are not UTF-8 replaced, for the server URL that decides who answers);
+/// refused when it is too large or not UTF-8.
+fn read_login(input: &[u8]) -> Request {
+    let text = String::from_utf8_lossy(input);
+    let parsed = serde_json::from_str::<Stored>(&text);
+    let server_url = parsed
+        .as_ref()
+        .map(|s| s.server_url.trim().to_string())
+        .unwrap_or_default();
+    let login = if input.len() as u64 > MAX_INPUT {
+        Err(too_large().to_string())
+    } else if let std::borrow::Cow::Owned(_) = text {
+        Err(Error::Input("input is not valid UTF-8".into()).to_string())
+    } else {
+        parsed.map_err(|e| format!("error reading credentials from stdin: {e}"))
+    };
+    Request {
+        server_url,
+        body: Body::Store(login),
+    }
 }
 
 /// The server URL of `get` and `erase`: the first line that is not blank,
@@ -126,19 +221,18 @@ pub fn read_server_url(input: impl Read) -> Result<String> {
     Ok(text.trim().to_string())
 }
 
-/// Runs one protocol action (`get`, `store`, `erase`, `list`).
-pub fn handle(helper: &dyn Credentials, action: &str, input: impl Read) -> Outcome {
-    match action {
-        "get" => get(helper, input),
-        "store" => store(helper, input),
-        "erase" => erase(helper, input),
-        "list" => list(helper),
-        other => Outcome::fail(&format!("Unknown credential action `{other}`"), None),
+/// Answers `request` (parsed by [`Request::parse`]) with `helper`.
+pub fn handle(helper: &dyn Credentials, request: Request) -> Outcome {
+    match request.body {
+        Body::Get(url) => get(helper, url),
+        Body::Store(login) => store(helper, login),
+        Body::Erase(url) => erase(helper, url),
+        Body::List => list(helper),
     }
 }
 
-fn get(helper: &dyn Credentials, input: impl Read) -> Outcome {
-    let server_url = match read_server_url(input) {
+fn get(helper: &dyn Credentials, server_url: Result<String>) -> Outcome {
+    let server_url = match server_url {
         Ok(s) => s,
         Err(e) => return Outcome::fail(NOT_FOUND, Some(e)),
     };
@@ -169,25 +263,10 @@ fn get(helper: &dyn Credentials, input: impl Read) -> Outcome {
     }
 }
 
-fn store(helper: &dyn Credentials, input: impl Read) -> Outcome {
-    #[derive(serde::Deserialize)]
-    struct Stored {
-        #[serde(rename = "ServerURL", default)]
-        server_url: String,
-        #[serde(rename = "Username", default)]
-        username: String,
-        #[serde(rename = "Secret", default)]
-        secret: Secret,
-    }
-    let text = match read_input(input) {
-        Ok(t) => t,
-        Err(e) => return Outcome::fail(&e.to_string(), None),
-    };
-    let creds: Stored = match serde_json::from_str(&text) {
+fn store(helper: &dyn Credentials, login: std::result::Result<Stored, String>) -> Outcome {
+    let creds = match login {
         Ok(c) => c,
-        Err(e) => {
-            return Outcome::fail(&format!("error reading credentials from stdin: {e}"), None)
-        }
+        Err(answer) => return Outcome::fail(&answer, None),
     };
     if creds.server_url.trim().is_empty() {
         return Outcome::fail(MISSING_SERVER_URL, None);
@@ -204,8 +283,8 @@ fn store(helper: &dyn Credentials, input: impl Read) -> Outcome {
     }
 }
 
-fn erase(helper: &dyn Credentials, input: impl Read) -> Outcome {
-    let server_url = match read_server_url(input) {
+fn erase(helper: &dyn Credentials, server_url: Result<String>) -> Outcome {
+    let server_url = match server_url {
         Ok(s) => s,
         Err(e) => return Outcome::fail(&e.to_string(), None),
     };
@@ -235,6 +314,7 @@ fn list(helper: &dyn Credentials) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::args::{self, Command};
     use crate::core::registry::NotEcr;
 
     struct Fixed {
@@ -273,8 +353,36 @@ mod tests {
         }
     }
 
+    /// The outcome of `action` (parsed as argv is) with `input`.
+    fn answer(action: &str, input: &[u8], ignore: bool) -> Outcome {
+        let Ok(Command::Protocol(action)) = args::parse(vec![action.into()]) else {
+            panic!("{action} is not a protocol action");
+        };
+        let input = read(input).expect("a slice reads");
+        handle(&Fixed { ignore }, Request::parse(action, &input))
+    }
+
+    #[rustfmt::skip]
+    #[test]
+    fn the_server_url_that_decides_who_answers_is_read_once_with_the_request() {
+        let url = |action, input: &[u8]| Request::parse(action, input).server_url().to_string();
+        assert_eq!(url(Action::Get, b"\n ghcr.io/x \n"), "ghcr.io/x");
+        assert_eq!(url(Action::Erase, b"ghcr.io\n"), "ghcr.io");
+        assert_eq!(url(Action::Get, b"ghcr.io\nevil\n"), "");
+        // Not UTF-8: refused by the protocol, still routed by what it names.
+        assert_eq!(url(Action::Get, b"gh\xffcr.io\n"), "gh\u{fffd}cr.io");
+        assert_eq!(url(Action::Store, br#"{"ServerURL":" ghcr.io ","Username":"u","Secret":"s"}"#), "ghcr.io");
+        assert_eq!(url(Action::Store, b"{\"ServerURL\":\"ghcr.io\",\"Secret\":\"\xff\"}"), "ghcr.io");
+        assert_eq!(url(Action::Store, b"not json"), "");
+        // JSON that is not a login is refused here, whatever it names.
+        assert_eq!(url(Action::Store, br#"{"ServerURL":"ghcr.io","Username":5}"#), "");
+        assert_eq!(url(Action::List, b""), "");
+        let o = handle(&Fixed { ignore: true }, Request::parse(Action::Store, b"{\"ServerURL\":\"h\",\"Username\":\"u\",\"Secret\":\"\xff\"}"));
+        assert_eq!(o.stdout, "input is not valid UTF-8\n");
+    }
+
     fn run(action: &str, input: &str, ignore: bool) -> (String, bool) {
-        let o = handle(&Fixed { ignore }, action, input.as_bytes());
+        let o = answer(action, input.as_bytes(), ignore);
         (o.stdout, o.success)
     }
 
@@ -295,16 +403,17 @@ mod tests {
         assert_eq!(run("erase", "h", true), ("".into(), true));
         assert_eq!(run("erase", "", true), ("no credentials server URL\n".into(), false));
         assert_eq!(run("list", "", false), ("{\"https://1.dkr.ecr\":\"AWS\"}\n".into(), true));
-        assert_eq!(run("frob", "", false), ("Unknown credential action `frob`\n".into(), false));
+        // An unknown action never reaches the protocol: argv is parsed into one.
+        assert!(args::parse(vec!["frob".into()]).is_err_and(|e| e.to_string().contains("unknown command")));
     }
 
     #[test]
     fn oversized_and_invalid_input_is_refused() {
         let big = "a".repeat(MAX_LINE + 10);
-        let o = handle(&Fixed { ignore: false }, "get", big.as_bytes());
+        let o = answer("get", big.as_bytes(), false);
         assert_eq!(o.stdout, format!("{NOT_FOUND}\n"));
         assert!(o.diagnostic.unwrap().to_string().contains("longer than"));
-        let o = handle(&Fixed { ignore: false }, "get", &[0xff, 0xfe][..]);
+        let o = answer("get", &[0xff, 0xfe], false);
         assert!(o.diagnostic.unwrap().to_string().contains("UTF-8"));
         let huge = format!(
             r#"{{"ServerURL":"h","Username":"u","Secret":"{}"}}"#,

@@ -58,13 +58,40 @@ pub fn config(settings: &Settings) -> Result<(MapFile, Option<PathBuf>), ConfigE
     }
 }
 
+/// A registry reference as Docker sends it, read once: its host (what a
+/// login `docker login` gave is kept under), and the ECR registry that
+/// answers for it, or why none does.
+#[derive(Debug, Clone)]
+pub struct Named {
+    /// The normalised host.
+    pub host: String,
+    /// The ECR registry: `input`'s own, or an alias's.
+    pub registry: Result<Registry, NotEcr>,
+}
+
+/// What `input` names with the aliases of `file`; an error when it has no
+/// host at all.
+pub fn named(input: &str, file: &MapFile) -> Result<Named, NotEcr> {
+    let host = registry::host_of(input)?;
+    let registry = through_alias(input, host.clone(), file).map(|(registry, _)| registry);
+    Ok(Named { host, registry })
+}
+
 /// The ECR registry `input` names: through the first alias of `file` that
 /// matches its host, else itself.
 pub fn registry_for(
     input: &str,
     file: &MapFile,
 ) -> Result<(Registry, Option<(String, Alias)>), NotEcr> {
-    let host = registry::host_of(input)?;
+    through_alias(input, registry::host_of(input)?, file)
+}
+
+/// [`registry_for`] of `input`, whose host is `host`.
+fn through_alias(
+    input: &str,
+    host: String,
+    file: &MapFile,
+) -> Result<(Registry, Option<(String, Alias)>), NotEcr> {
     if let Some(alias) = file.alias_for(input) {
         let target = Registry::parse(&alias.registry)?;
         crate::debug!("{host} is an alias of {}", target.host());

@@ -7,19 +7,17 @@
 use std::time::{Duration, SystemTime};
 
 use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use super::client::{
-    block_on_ready, client_trusting, load_roots, no_shared_files, provider_config, run_tracked,
-    run_within,
+    block_on_ready, client_trusting, load_roots, provider_config, run_tracked, run_within,
 };
-use super::error::{credentials_error, credentials_refused, dns_failure, sdk_error};
+use super::error::TokenRequest;
 use super::sts;
 use crate::core::identity::{Identity, SourceKind};
 use crate::core::login::Login;
 use crate::core::registry::Registry;
-use crate::core::source::{FetchError, SignIn as _, TokenSource, WebIdentity};
+use crate::core::source::{FetchError, TokenSource, WebIdentity};
 use crate::env;
 use crate::support::secret::SessionCredentials;
 
@@ -57,8 +55,12 @@ fn os_store(settings: &crate::settings::Settings) -> super::tls::OsStore {
 }
 
 impl SdkTokenSource {
-    /// The token source configured by `settings`.
-    pub fn new(settings: &crate::settings::Settings) -> SdkTokenSource {
+    /// The token source configured by `settings`, keeping MFA sessions in
+    /// `cache` (the one the policy caches tokens in).
+    pub fn with_cache(
+        settings: &crate::settings::Settings,
+        cache: Option<crate::core::cache::Cache>,
+    ) -> SdkTokenSource {
         SdkTokenSource {
             ca_bundle: settings.lookup(env::AWS_CA_BUNDLE),
             os_store: os_store(settings),
@@ -67,7 +69,7 @@ impl SdkTokenSource {
             endpoint: settings.lookup(env::AWS_ENDPOINT_URL),
             endpoint_ecr: settings.lookup(env::AWS_ENDPOINT_URL_ECR),
             endpoint_ecr_public: settings.lookup(env::AWS_ENDPOINT_URL_ECR_PUBLIC),
-            cache: crate::core::cache::Cache::from_settings(settings),
+            cache,
             home: settings.home().map(std::path::Path::to_path_buf),
             login_cache: super::sign_in::login_cache_dir(settings),
             oidc: super::device::OidcSettings {
@@ -197,6 +199,8 @@ impl SdkTokenSource {
         })
     }
 
+    /// A fresh login for `registry` as `identity`: credentials, then the
+    /// authorization call, each request's progress noted in `progress`.
     async fn fetch_async(
         &self,
         registry: &Registry,
@@ -205,238 +209,24 @@ impl SdkTokenSource {
     ) -> Result<(Login, Option<String>), FetchError> {
         let region = Region::new(registry.api_region().to_string());
         let http = progress.client(self.http_client()?);
-        // No limit per attempt (the SDK's default is a 3.1 s connect
-        // timeout): the caller's deadline bounds the whole fetch, retries
-        // included, so a slow but working endpoint succeeds under a generous
-        // AWS_ECR_TIMEOUT.
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(region.clone())
-            .http_client(http.clone())
-            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
-            .timeout_config(aws_config::timeout::TimeoutConfig::disabled());
-        // An endpoint override (a VPC endpoint, a test server) wins over the
-        // FIPS and dual-stack variants; the SDK refuses the combination.
-        let overridden = self.endpoint_override(registry);
-        let (fips, dual_stack) = endpoint_variant(registry, overridden.is_some());
-        if fips {
-            loader = loader.use_fips(true);
-        }
-        if dual_stack {
-            loader = loader.use_dual_stack(true);
-        }
-        if let Some(url) = &overridden {
-            crate::debug!("ECR endpoint overridden: {url}");
-        }
-        if let Some(session) = &identity.session {
-            // Credentials obtained already (a pod's role): nothing of the node's
-            // configuration may take part.
-            loader = loader
-                .profile_files(no_shared_files())
-                .credentials_provider(aws_credential_types::Credentials::new(
-                    session.access_key_id.clone(),
-                    session.secret_access_key.expose(),
-                    Some(session.session_token.expose().to_string()),
-                    session.expires_at,
-                    "sts-web-identity",
-                ));
-        } else {
-            if let Some(profile) = &identity.profile {
-                loader = loader.profile_name(profile);
-            }
-            // Exactly the source the identity describes (and caches under): the
-            // default chain would fall through to the instance metadata service
-            // off EC2, the multi-second hang this helper exists to avoid.
-            let provider_config = provider_config(region.clone(), http.clone());
-            loader = match identity.source {
-                SourceKind::Environment => loader.credentials_provider(
-                    aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-                ),
-                SourceKind::Profile => loader.credentials_provider(
-                    aws_config::profile::ProfileFileCredentialsProvider::builder()
-                        .configure(&provider_config)
-                        .profile_name(identity.profile.as_deref().unwrap_or("default"))
-                        .build(),
-                ),
-                SourceKind::WebIdentity => loader.credentials_provider(
-                    aws_config::web_identity_token::WebIdentityTokenCredentialsProvider::builder()
-                        .configure(&provider_config)
-                        .build(),
-                ),
-                SourceKind::Container => loader.credentials_provider(
-                    aws_config::ecs::EcsCredentialsProvider::builder()
-                        .configure(&provider_config)
-                        .build(),
-                ),
-                SourceKind::InstanceMetadata => {
-                    let imds = aws_config::imds::Client::builder()
-                        .configure(&provider_config)
-                        .connect_timeout(Duration::from_secs(1))
-                        .read_timeout(Duration::from_secs(1))
-                        .max_attempts(2)
-                        .build();
-                    loader.credentials_provider(
-                        aws_config::imds::credentials::ImdsCredentialsProvider::builder()
-                            .configure(&provider_config)
-                            .imds_client(imds)
-                            .build(),
-                    )
-                }
-                SourceKind::None => return Err(FetchError::NoCredentials(no_credentials_hint())),
-            };
-        }
-        if identity.session.is_none() {
-            self.check_sign_in(identity)?;
-        }
-        let config = loader.load().await;
-        let mut credentials = match &identity.mfa {
-            Some(mfa) => {
-                let provider_config = provider_config(region.clone(), http.clone());
-                super::mfa::credentials(
-                    &config,
-                    &provider_config,
-                    mfa,
-                    false,
-                    self.cache.as_ref(),
-                    &|stage| progress.waiting_for(stage),
-                )
-                .await?
-                .0
-            }
-            None => {
-                let provider = config
-                    .credentials_provider()
-                    .ok_or_else(|| FetchError::NoCredentials(no_credentials_hint()))?;
-                provider
-                    .provide_credentials()
-                    .await
-                    .map_err(|e| credentials_error(e, identity))?
-            }
-        };
-        if let Some(role) = &identity.assume_role {
-            credentials = sts::assume_role(
-                &config,
-                credentials,
-                role,
-                Some("ecr-login"),
-                None,
-                None,
-                None,
-            )
+        let loader = self.loader(registry, &region, &http);
+        let (config, credentials) = self
+            .credentials(loader, identity, &region, &http, progress)
             .await?;
-        }
-        crate::debug!("credentials resolved from {}", identity.label);
-        // A token is no use past the session that minted it (an assumed
-        // role, a web identity, SSO role credentials): never cache it longer.
-        let credentials_expiry = credentials.expiry();
-
-        let (account, api_region) = match registry {
-            Registry::Private(p) => (p.account.clone(), p.region.clone()),
-            Registry::Public { .. } => ("public".to_string(), "us-east-1".to_string()),
+        let request = TokenRequest {
+            account: match registry {
+                Registry::Private(p) => &p.account,
+                Registry::Public { .. } => "public",
+            },
+            region: registry.api_region(),
+            partition: match registry {
+                Registry::Private(p) => p.partition.id(),
+                Registry::Public { .. } => "aws",
+            },
+            overridden_by: self.endpoint_override_var(registry),
+            source_label: &identity.label,
         };
-        let api_error = |code: Option<&str>, message: Option<&str>, full: String| {
-            let detail = message.map(str::to_string).unwrap_or(full);
-            let code = code.unwrap_or_default();
-            if let Some(refused) = credentials_refused(code, &detail, &identity.label) {
-                return refused;
-            }
-            match code {
-                "AccessDeniedException" | "AccessDenied" => FetchError::AccessDenied {
-                    account: account.clone(),
-                    region: api_region.clone(),
-                    detail,
-                    hint: "",
-                },
-                "ThrottlingException"
-                | "ServerException"
-                | "ServiceUnavailableException"
-                | "InternalFailure" => FetchError::Unavailable {
-                    region: api_region.clone(),
-                    detail,
-                },
-                _ => FetchError::Other(detail),
-            }
-        };
-
-        let partition = match registry {
-            Registry::Private(p) => p.partition.id(),
-            Registry::Public { .. } => "aws",
-        };
-        let overridden_by = self.endpoint_override_var(registry);
-        // A name that does not resolve is not retried (see `retry`): say
-        // which name, and what is likely wrong.
-        let unresolved = |detail: String| FetchError::Unresolved {
-            host: progress.host().unwrap_or_default(),
-            region: api_region.clone(),
-            partition,
-            overridden_by,
-            detail,
-        };
-
-        match registry {
-            Registry::Private(p) => {
-                let ecr_config = aws_sdk_ecr::config::Builder::from(&config)
-                    .credentials_provider(credentials)
-                    .interceptor(progress.recorder())
-                    .retry_classifier(retry::NoRetryOnDns)
-                    .build();
-                let client = aws_sdk_ecr::Client::from_conf(ecr_config);
-                crate::info!(
-                    "calling ecr:GetAuthorizationToken in {} (one token for every account's registry there)",
-                    p.region
-                );
-                // No registryIds (deprecated): the token names the principal,
-                // and each registry's policy decides what it may read.
-                let out =
-                    client.get_authorization_token().send().await.map_err(
-                        |e| match dns_failure(&e) {
-                            Some(detail) => unresolved(detail),
-                            None => sdk_error(e, &api_region, &api_error),
-                        },
-                    )?;
-                let data = out
-                    .authorization_data()
-                    .first()
-                    .ok_or_else(|| FetchError::Empty(p.host.clone()))?;
-                let token = data
-                    .authorization_token()
-                    .ok_or_else(|| FetchError::Empty(p.host.clone()))?;
-                let default = data
-                    .proxy_endpoint()
-                    .and_then(|url| crate::core::registry::Registry::parse(url).ok())
-                    .filter(|r| r.cache_key() == registry.cache_key())
-                    .map(|r| r.host().to_string());
-                let login =
-                    Login::decode(token, capped(expiry(data.expires_at()), credentials_expiry))
-                        .map_err(FetchError::MalformedToken)?;
-                Ok((login, default))
-            }
-            Registry::Public { host } => {
-                let public_config = aws_sdk_ecrpublic::config::Builder::from(&config)
-                    .credentials_provider(credentials)
-                    .interceptor(progress.recorder())
-                    .retry_classifier(retry::NoRetryOnDns)
-                    .build();
-                let client = aws_sdk_ecrpublic::Client::from_conf(public_config);
-                crate::info!("calling ecr-public:GetAuthorizationToken in us-east-1");
-                let out =
-                    client.get_authorization_token().send().await.map_err(
-                        |e| match dns_failure(&e) {
-                            Some(detail) => unresolved(detail),
-                            None => sdk_error(e, &api_region, &api_error),
-                        },
-                    )?;
-                let data = out
-                    .authorization_data()
-                    .ok_or_else(|| FetchError::Empty(host.clone()))?;
-                let token = data
-                    .authorization_token()
-                    .ok_or_else(|| FetchError::Empty(host.clone()))?;
-                let login =
-                    Login::decode(token, capped(expiry(data.expires_at()), credentials_expiry))
-                        .map_err(FetchError::MalformedToken)?;
-                Ok((login, None))
-            }
-        }
+        authorize::authorize(&config, credentials, registry, &request, progress).await
     }
 }
 
@@ -518,6 +308,8 @@ fn expiry(at: Option<&aws_smithy_types::DateTime>) -> SystemTime {
         .unwrap_or_else(|| SystemTime::now() + Duration::from_secs(12 * 3600))
 }
 
+mod authorize;
+mod credentials;
 mod progress;
 mod retry;
 

@@ -50,9 +50,15 @@ impl From<&CacheEntry> for Login {
 impl<S: TokenSource> Helper<S> {
     /// A helper with the cache and deadlines of `settings`.
     pub fn from_settings(source: S, settings: &Settings) -> Helper<S> {
+        Helper::with_cache(source, Cache::from_settings(settings), settings)
+    }
+
+    /// A helper with `cache` (the one its token source was given too) and
+    /// the deadlines of `settings`.
+    pub fn with_cache(source: S, cache: Option<Cache>, settings: &Settings) -> Helper<S> {
         Helper {
             source,
-            cache: Cache::from_settings(settings),
+            cache,
             timeout: settings.timeout,
             lock_timeout: settings.lock_timeout,
         }
@@ -77,6 +83,12 @@ impl<S: TokenSource> Helper<S> {
     /// The cache, if enabled.
     pub fn cache(&self) -> Option<&Cache> {
         self.cache.as_ref()
+    }
+
+    /// A login for a registry [`crate::core::resolve`] resolved, as the identity
+    /// it says logs in there.
+    pub fn login_to(&self, resolved: &crate::core::resolve::Resolved) -> Result<Login> {
+        self.login(&resolved.registry, &resolved.identity)
     }
 
     /// The token source.
