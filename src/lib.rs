@@ -5,8 +5,11 @@
 //!
 //! - `main.rs` turns argv and the environment ([`settings::Settings`], read
 //!   once) into a call of [`cli::run`];
-//! - front ends, in [`cli`]: the Docker credential-helper protocol, the
-//!   kubelet credential provider ([`kubelet`]), `doctor`, the token commands,
+//! - the two protocols, side by side: [`docker`] (the Docker
+//!   credential-helper protocol: `get`, `store`, `erase`, `list`) and
+//!   [`kubelet`] (the kubelet credential provider's request and response);
+//! - front ends, in [`cli`]: one per protocol (`cli::docker`,
+//!   `cli::kubelet`), Bazel's, `doctor`, the token commands,
 //!   `configure` ([`configure`]), `cache`, `login`. `cli::run` wires one
 //!   `App` (settings, policy, sign-ins) and hands it to each; each is a thin
 //!   caller of the core;
@@ -33,6 +36,7 @@ pub(crate) mod aws;
 pub mod cli;
 pub mod configure;
 pub mod core;
+pub mod docker;
 pub(crate) mod env;
 pub(crate) mod error;
 pub mod kubelet;

@@ -2,6 +2,7 @@
 //! and `--opt value` alike. Every mistake is a [`Error::Usage`] that says
 //! what was expected (the caller adds the usage text).
 
+use crate::docker::Action;
 use std::ffi::OsString;
 
 use lexopt::prelude::*;
@@ -49,31 +50,6 @@ pub enum Command {
     Configure(ConfigureOptions),
 }
 
-/// The protocol's actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// `get`.
-    Get,
-    /// `store`.
-    Store,
-    /// `erase`.
-    Erase,
-    /// `list`.
-    List,
-}
-
-impl Action {
-    /// The action's name on the command line and in the protocol.
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Get => "get",
-            Action::Store => "store",
-            Action::Erase => "erase",
-            Action::List => "list",
-        }
-    }
-}
-
 fn usage(msg: impl Into<String>) -> Error {
     Error::Usage(msg.into())
 }
@@ -95,11 +71,10 @@ pub fn parse(args: Vec<OsString>) -> Result<Command> {
         })?,
         Some(other) => return Err(usage(format!("unknown command {}", shown_arg(&other)))),
     };
+    if let Some(action) = Action::named(&first) {
+        return no_more(&mut p, action.name(), Command::Protocol(action));
+    }
     let command = match first.as_str() {
-        "get" => Command::Protocol(Action::Get),
-        "store" => Command::Protocol(Action::Store),
-        "erase" => Command::Protocol(Action::Erase),
-        "list" => Command::Protocol(Action::List),
         "version" => Command::Version,
         "help" => Command::Help,
         "kubelet" => {

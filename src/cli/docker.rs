@@ -1,5 +1,5 @@
 //! The Docker credential-helper protocol front end: decides who answers,
-//! then wires [`crate::protocol`] (the byte-exact protocol) to the helper.
+//! then wires [`crate::docker`] (the byte-exact protocol) to the helper.
 //!
 //! Who answers `get`, `store` and `erase`: this helper for an ECR registry or
 //! a configured alias of one; for any other registry the fallback helper
@@ -20,14 +20,13 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use super::app::{App, Policy};
-use super::args::Action;
 use super::fallback::{self, Fallback};
 use super::list::MIN_STORED_VALIDITY;
-use super::protocol::{self, Credentials, Outcome, Request};
 use super::ExitCode;
 use crate::core::registry::NotEcr;
 use crate::core::regmap::MapFile;
 use crate::core::resolve::Named;
+use crate::docker::{self as protocol, Action, Credentials, Outcome, Request};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::support::secret::Secret;

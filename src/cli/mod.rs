@@ -7,9 +7,10 @@
 //! it to the front end, each a thin caller of [`crate::core::resolve`] (who
 //! logs in where) and [`crate::core::helper`] (cache, then token source):
 //!
-//! - [`docker`]: the Docker credential-helper protocol (`get`, `store`,
-//!   `erase`, `list`);
-//! - [`kubelet`]: the kubelet image credential provider;
+//! - [`docker`]: the Docker credential-helper front end (who answers `get`,
+//!   `store`, `erase`, `list`; the protocol itself is [`crate::docker`]);
+//! - [`kubelet`]: the kubelet image credential provider's front end (the
+//!   protocol itself is [`crate::kubelet`]);
 //! - [`bazel`]: the credential-helpers protocol of Bazel and other build
 //!   tools (on `get`, for a JSON request);
 //! - [`tokens`]: `get-login-password`, `authorization-token`;
@@ -34,7 +35,6 @@ pub mod fallback;
 mod kubelet;
 mod list;
 mod login;
-pub mod protocol;
 mod tokens;
 
 use app::App;
