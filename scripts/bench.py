@@ -126,6 +126,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True, help="our helper")
     ap.add_argument("--go-bin", required=True, help="the Go helper")
+    ap.add_argument("--before-bin", help="an older build of ours, measured in turn with ours")
     ap.add_argument("--http-endpoint", required=True, help="the emulator's plain-HTTP URL")
     ap.add_argument("--ca-bundle", required=True, help="the system CA bundle (with the test CA)")
     ap.add_argument("--registry", default="123456789012.dkr.ecr.us-east-1.amazonaws.com")
@@ -182,6 +183,25 @@ def main():
         [("spawn /bin/true", [true_bin], env), ("warm get (cache hit)", ours, env),
          ("Go: warm get (cache hit)", go, env)],
         stdin_path, args.runs, 20)
+    before = None
+    if args.before_bin:
+        # The older build in turn with ours, each with its own cache: a cold
+        # get at the zero-cost endpoint, then a warm one.
+        was, was_env = [args.before_bin, "get"], dict(env, AWS_ECR_CACHE_DIR=os.path.join(
+            args.workdir, "cache-before"))
+        use_endpoint(args.hosts_file, args.zero_cost_ip, args.api_host)
+        cold_now, cold_was = measure_alternating(
+            [("cold get, zero-cost TLS", ours, cold),
+             ("before: cold get, zero-cost TLS", was, dict(was_env, AWS_ECR_DISABLE_CACHE="true"))],
+            stdin_path, args.cold_runs, 5, rss=False)
+        _, _, code = spawn(was, was_env, stdin_path)
+        if code != 0:
+            sys.exit(f"bench: priming {was[0]} get failed (exit {code}); run it by hand to see stderr")
+        warm_now, warm_was = measure_alternating(
+            [("warm get (cache hit)", ours, env), ("before: warm get (cache hit)", was, was_env)],
+            stdin_path, args.runs, 20)
+        use_endpoint(args.hosts_file, args.emulator_ip, args.api_host)
+        before = (cold_now, cold_was, warm_now, warm_was)
     no_creds_env = {k: v for k, v in cold.items()
                     if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     no_creds = measure("get without credentials (fails)", ours, no_creds_env, stdin_path,
@@ -214,6 +234,15 @@ def main():
     print(f"peak RSS:                  warm get {warm['peak_rss_kib']} KiB, cold get over TLS "
           f"{tls['peak_rss_kib']} KiB (Go {tls_go['peak_rss_kib']} KiB)")
     print(f"binary size:               {os.path.getsize(args.bin)} bytes (Go helper {os.path.getsize(args.go_bin)})")
+    if before:
+        cold_now, cold_was, warm_now, warm_was = before
+        print(f"before ({args.before_bin}), in turn with ours:")
+        print(f"  cold get, zero-cost TLS: {cold_was['median_ms']:.2f} ms, now {cold_now['median_ms']:.2f} ms: "
+              f"{ratio(cold_now, cold_was)}")
+        print(f"  warm get:                {warm_was['median_ms']:.2f} ms, now {warm_now['median_ms']:.2f} ms: "
+              f"{ratio(warm_now, warm_was)}; peak RSS {warm_was['peak_rss_kib']} KiB, now "
+              f"{warm_now['peak_rss_kib']} KiB")
+        print(f"  binary size:             {os.path.getsize(args.before_bin)} bytes, now {os.path.getsize(args.bin)}")
 
 
 if __name__ == "__main__":
