@@ -452,7 +452,10 @@ fn read_file(path: &Path) -> Option<Vec<u8>> {
             return None;
         }
     };
-    let mut bytes = Vec::new();
+    // Sized from the file (capped), so an entry is read in one call and the
+    // end found in a second, not in a growing series of small reads.
+    let size = file.metadata().map_or(0, |m| m.len()).min(MAX_ENTRY_BYTES);
+    let mut bytes = Vec::with_capacity(size as usize + 1);
     if let Err(e) = file.take(MAX_ENTRY_BYTES + 1).read_to_end(&mut bytes) {
         crate::debug!("cannot read {}: {e}", path.display());
         return None;
