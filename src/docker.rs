@@ -222,7 +222,7 @@ fn read_login(input: &[u8]) -> Request {
 pub fn read_server_url(input: impl Read) -> Result<String> {
     use std::io::BufRead;
     let mut input = std::io::BufReader::new(input.take(MAX_INPUT));
-    let read_err = |e: std::io::Error| Error::Io(format!("cannot read stdin: {e}"));
+    let read_err = |e: std::io::Error| Error::io("cannot read stdin", e);
     let mut url = Vec::new();
     let mut line = Vec::new();
     loop {
@@ -287,7 +287,7 @@ fn get(helper: &dyn Credentials, server_url: Result<String>) -> Outcome {
             };
             match serde_json::to_string(&body) {
                 Ok(json) => Outcome::ok(format!("{json}\n")),
-                Err(e) => Outcome::fail(NOT_FOUND, Some(Error::Io(e.to_string()))),
+                Err(e) => Outcome::fail(NOT_FOUND, Some(Error::Encode(e))),
             }
         }
         Err(e) => Outcome::fail(NOT_FOUND, Some(e)),

@@ -48,8 +48,38 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     /// Reading stdin or writing stdout failed.
-    #[error("{0}")]
-    Io(String),
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done ("cannot read stdin").
+        what: String,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A login `docker login` gave could not be kept or forgotten.
+    #[error("cannot {what} the login for {host}: {source}")]
+    StoredLogin {
+        /// `keep` or `forget`.
+        what: &'static str,
+        /// The registry host.
+        host: String,
+        /// The cache's error.
+        #[source]
+        source: CacheError,
+    },
+    /// An answer could not be encoded as JSON.
+    #[error("cannot encode the answer: {0}")]
+    Encode(#[source] serde_json::Error),
+}
+
+impl Error {
+    /// An I/O failure while doing `what`.
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            what: what.into(),
+            source,
+        }
+    }
 }
 
 impl From<ResolveError> for Error {

@@ -322,7 +322,11 @@ impl Credentials for Backend<'_> {
         };
         let entry = cache
             .store_login(&host, username, secret)
-            .map_err(|e| Error::Io(format!("cannot keep the login for {host}: {e}")))?;
+            .map_err(|source| Error::StoredLogin {
+                what: "keep",
+                host: host.clone(),
+                source,
+            })?;
         crate::info!(
             "kept the login for {host} for {} (served instead of this helper's own token until then, or until `docker logout {host}`)",
             crate::support::time::human(entry.remaining(std::time::SystemTime::now()))
@@ -336,10 +340,12 @@ impl Credentials for Backend<'_> {
             match cache.forget_login(&host) {
                 Ok(true) => crate::info!("forgot the login docker login stored for {host}"),
                 Ok(false) => {}
-                Err(e) => {
-                    return Err(Error::Io(format!(
-                        "cannot forget the login for {host}: {e}"
-                    )))
+                Err(source) => {
+                    return Err(Error::StoredLogin {
+                        what: "forget",
+                        host,
+                        source,
+                    })
                 }
             }
         }

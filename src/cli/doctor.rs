@@ -23,7 +23,7 @@ pub fn run(input: &str, app: &App, out: &mut dyn Write) -> Result<bool> {
     let mut w = |line: String| {
         out.write_all(crate::support::redact::scrub(&line).as_bytes())
             .and_then(|()| out.write_all(b"\n"))
-            .map_err(|e| Error::Io(format!("cannot write to stdout: {e}")))
+            .map_err(|e| Error::io("cannot write to stdout", e))
     };
     let (config, config_path) = match crate::core::resolve::config(settings) {
         Ok(c) => c,

@@ -29,7 +29,7 @@ fn answer(app: &App, stdin: impl Read) -> Result<String> {
     stdin
         .take(kubelet::MAX_REQUEST + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::Io(format!("cannot read the kubelet request from stdin: {e}")))?;
+        .map_err(|e| Error::io("cannot read the kubelet request from stdin", e))?;
     if bytes.len() as u64 > kubelet::MAX_REQUEST {
         return Err(KubeletError::Request(format!(
             "larger than {} KiB",

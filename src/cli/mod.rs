@@ -193,7 +193,7 @@ fn write_out(stdout: &mut dyn Write, text: &str) -> Result<()> {
     stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
-        .map_err(|e| Error::Io(format!("cannot write to stdout: {e}")))
+        .map_err(|e| Error::io("cannot write to stdout", e))
 }
 
 #[cfg(test)]

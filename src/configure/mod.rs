@@ -90,8 +90,27 @@ pub enum ConfigureError {
     #[error("{0}")]
     Refused(String),
     /// Reading or writing failed.
-    #[error("{0}")]
-    Io(String),
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done ("cannot write ~/.docker/config.json").
+        what: String,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The edited configuration could not be encoded.
+    #[error("cannot encode the configuration: {0}")]
+    Encode(#[source] serde_json::Error),
+}
+
+impl ConfigureError {
+    /// An I/O failure while doing `what`.
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> ConfigureError {
+        ConfigureError::Io {
+            what: what.into(),
+            source,
+        }
+    }
 }
 
 /// The file to edit, from the environment (`var`) and the home directory.
@@ -251,7 +270,7 @@ pub fn run(
     stdout
         .write_all(report.as_bytes())
         .and_then(|()| stdout.flush())
-        .map_err(|e| ConfigureError::Io(format!("cannot write to stdout: {e}")))
+        .map_err(|e| ConfigureError::io("cannot write to stdout", e))
 }
 
 /// The file to edit (the target of a symlink: dotfile managers link them)
@@ -266,7 +285,7 @@ fn read_target(
     }
     let path = match std::fs::symlink_metadata(&path) {
         Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&path)
-            .map_err(|e| ConfigureError::Io(format!("cannot resolve {}: {e}", path.display())))?,
+            .map_err(|e| ConfigureError::io(format!("cannot resolve {}", path.display()), e))?,
         _ => path,
     };
     let text = owner::read_text(&path)?;

@@ -105,7 +105,7 @@ pub fn read_text(path: &Path) -> Result<Option<String>, ConfigureError> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.custom_flags(libc::O_NONBLOCK);
     }
-    let io = |e: std::io::Error| ConfigureError::Io(format!("cannot read {}: {e}", path.display()));
+    let io = |e: std::io::Error| ConfigureError::io(format!("cannot read {}", path.display()), e);
     let mut file = match opts.open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

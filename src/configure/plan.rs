@@ -143,10 +143,9 @@ fn to_pretty(v: &Value, indent: &str) -> Result<String, ConfigureError> {
     let mut out = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
     let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-    serde::Serialize::serialize(v, &mut ser)
-        .map_err(|e| ConfigureError::Io(format!("cannot encode the configuration: {e}")))?;
-    String::from_utf8(out)
-        .map_err(|e| ConfigureError::Io(format!("cannot encode the configuration: {e}")))
+    serde::Serialize::serialize(v, &mut ser).map_err(ConfigureError::Encode)?;
+    // serde_json writes UTF-8 only, so nothing is replaced here.
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ pub fn apply(
             Some(old) => {
                 let backup = backup_path(path);
                 write_atomically(&backup, old.as_bytes(), 0o600, owner.as_ref()).map_err(|e| {
-                    ConfigureError::Io(format!("cannot write the backup {}: {e}", backup.display()))
+                    ConfigureError::io(format!("cannot write the backup {}", backup.display()), e)
                 })?;
                 report.push_str(&format!(
                     "updated {shown} (previous content saved as {})\n",
@@ -61,7 +61,7 @@ pub fn apply(
             None => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     create_private_dir(dir, user).map_err(|e| {
-                        ConfigureError::Io(format!("cannot create {}: {e}", dir.display()))
+                        ConfigureError::io(format!("cannot create {}", dir.display()), e)
                     })?;
                 }
                 report.push_str(&format!("created {shown}\n"));
@@ -69,7 +69,7 @@ pub fn apply(
         }
         let mode = existing_mode(path).unwrap_or(0o600);
         write_atomically(path, plan.after.as_bytes(), mode, owner.as_ref())
-            .map_err(|e| ConfigureError::Io(format!("cannot write {shown}: {e}")))?;
+            .map_err(|e| ConfigureError::io(format!("cannot write {shown}"), e))?;
         for c in &plan.changes {
             report.push_str(&format!("  {c}\n"));
         }
