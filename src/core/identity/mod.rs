@@ -35,7 +35,7 @@ use crate::settings::Settings;
 use crate::support::secret::SessionCredentials;
 
 mod sign_in;
-use sign_in::SignIn;
+use sign_in::FoundSignIn;
 pub use sign_in::{LoginSession, SsoProfile};
 
 /// Where credentials will come from.
@@ -139,7 +139,7 @@ impl Identity {
         let mut parts: Vec<String> = Vec::new();
         let explicit_profile = var(env::AWS_PROFILE);
         let mut mfa = None;
-        let mut sign_in = SignIn::default();
+        let mut sign_in = FoundSignIn::default();
         let (source, label) = if let (Some(akid), Some(_)) =
             (var(env::AWS_ACCESS_KEY_ID), var(env::AWS_SECRET_ACCESS_KEY))
         {
@@ -152,7 +152,7 @@ impl Identity {
                             &vault,
                             section,
                             &mut parts,
-                            &mut SignIn::default(),
+                            &mut FoundSignIn::default(),
                             0,
                         )?;
                     }
@@ -401,7 +401,7 @@ fn describe_profile(
     name: &str,
     s: &Section,
     parts: &mut Vec<String>,
-    sign_in: &mut SignIn,
+    sign_in: &mut FoundSignIn,
     depth: usize,
 ) -> Result<String, IdentityError> {
     if depth > 8 {

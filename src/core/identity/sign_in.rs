@@ -84,7 +84,7 @@ impl LoginSession {
 
 /// The interactive sign-in found while describing a profile chain.
 #[derive(Debug, Default)]
-pub(crate) struct SignIn {
+pub(crate) struct FoundSignIn {
     pub(crate) sso: Option<SsoProfile>,
     pub(crate) login: Option<LoginSession>,
 }
