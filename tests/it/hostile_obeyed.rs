@@ -83,12 +83,7 @@ fn get(env: &TestEnv) -> Run {
 /// The helper as `args` under a pseudo-terminal (util-linux `script`),
 /// typing `typed`.
 fn in_pty(env: &TestEnv, args: &str, typed: &str) -> Run {
-    let inner = env.command(&[]);
-    let mut cmd = Command::new("script");
-    cmd.args(["-qefc", &format!("{BIN} {args}"), "/dev/null"])
-        .env_clear()
-        .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))));
-    bounded(cmd, typed.as_bytes(), LIMIT)
+    bounded(env.pty_command(args), typed.as_bytes(), LIMIT)
 }
 
 /// `get` with no controlling terminal (no MFA prompt is possible).

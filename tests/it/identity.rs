@@ -99,15 +99,7 @@ fn a_broken_map_is_a_clear_error() {
 
 /// Runs the helper under a pseudo-terminal (util-linux `script`), typing `typed`.
 fn run_in_pty(env: &TestEnv, args: &str, typed: &str) -> Run {
-    let mut cmd = Command::new("script");
-    cmd.args(["-qefc", &format!("{BIN} {args}"), "/dev/null"]);
-    let inner = env.command(&[]);
-    cmd.env_clear()
-        .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))));
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    run_command(cmd, typed.as_bytes())
+    run_command(env.pty_command(args), typed.as_bytes())
 }
 
 /// Runs the helper with no controlling terminal at all.
@@ -338,15 +330,7 @@ fn hold_mfa_lock(env: &TestEnv) -> std::fs::File {
 #[cfg(target_os = "linux")]
 fn spawn_silent_pty_get(env: &TestEnv) -> std::process::Child {
     use std::io::Write;
-    let mut cmd = Command::new("script");
-    cmd.args(["-qefc", &format!("{BIN} get"), "/dev/null"]);
-    let inner = env.command(&[]);
-    cmd.env_clear()
-        .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
+    let mut child = env.pty_command("get").spawn().unwrap();
     child
         .stdin
         .as_mut()

@@ -240,7 +240,7 @@ fn log_file_lines_carry_rfc3339_times() {
 #[cfg(target_os = "linux")]
 mod mfa {
     use std::io::{Read, Write};
-    use std::process::{Child, Command, Stdio};
+    use std::process::{Child, Stdio};
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
@@ -268,14 +268,8 @@ mod mfa {
     }
 
     fn silent_pty_get_of(env: &TestEnv, registry: &str) -> (Child, Arc<Mutex<String>>) {
-        let mut cmd = Command::new("script");
-        cmd.args(["-qefc", &format!("{BIN} get"), "/dev/null"]);
-        let inner = env.command(&[]);
-        cmd.env_clear()
-            .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+        let mut cmd = env.pty_command("get");
+        cmd.stderr(Stdio::null());
         let mut child = cmd.spawn().expect("script");
         child
             .stdin

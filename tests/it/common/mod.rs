@@ -144,6 +144,20 @@ impl TestEnv {
         cmd
     }
 
+    /// The helper as `args` (one shell word list) under a pseudo-terminal
+    /// (util-linux `script`), with this environment; stdin, stdout and stderr
+    /// piped (the terminal's output arrives on stdout).
+    pub fn pty_command(&self, args: &str) -> Command {
+        let mut cmd = Command::new("script");
+        cmd.args(["-qefc", &format!("{BIN} {args}"), "/dev/null"])
+            .env_clear()
+            .envs(self.vars.iter().map(|(k, v)| (k, v)));
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
     pub fn run(&self, args: &[&str], stdin: &str) -> Run {
         run_command(self.command(args), stdin.as_bytes())
     }
