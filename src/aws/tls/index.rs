@@ -57,24 +57,7 @@ pub(super) fn subject_hash(name: &[u8]) -> Option<u32> {
 fn elements(mut der: &[u8]) -> Option<Vec<(u8, &[u8])>> {
     let mut out = Vec::new();
     while !der.is_empty() {
-        let tag = der[0];
-        if tag & 0x1f == 0x1f {
-            return None;
-        }
-        let first = *der.get(1)?;
-        let (len, header) = if first < 0x80 {
-            (usize::from(first), 2)
-        } else {
-            let n = usize::from(first & 0x7f);
-            if n == 0 || n > 4 {
-                return None;
-            }
-            let mut len = 0usize;
-            for &b in der.get(2..2 + n)? {
-                len = (len << 8) | usize::from(b);
-            }
-            (len, 2 + n)
-        };
+        let (tag, header, len) = super::verify::der_header(der, 0)?;
         let contents = der.get(header..header.checked_add(len)?)?;
         out.push((tag, contents));
         der = &der[header + len..];

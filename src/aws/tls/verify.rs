@@ -132,23 +132,33 @@ pub(super) fn names(der: &[u8]) -> Option<Names> {
 /// The DER element at `at`, which must have tag `tag`: its header length and
 /// the range of its contents (which may run past the end of `der`).
 fn tlv(der: &[u8], at: usize, tag: u8) -> Option<(usize, Range<usize>)> {
-    if *der.get(at)? != tag {
+    let (found, header, len) = der_header(der, at)?;
+    if found != tag {
+        return None;
+    }
+    let start = at + header;
+    Some((header, start..start.checked_add(len)?))
+}
+
+/// The header of the DER element at `at`: its tag, the header's length and
+/// the contents' length. `None` past the end, for a long-form tag, or a
+/// length over 4 bytes (none of which a certificate name needs).
+pub(super) fn der_header(der: &[u8], at: usize) -> Option<(u8, usize, usize)> {
+    let tag = *der.get(at)?;
+    if tag & 0x1f == 0x1f {
         return None;
     }
     let first = *der.get(at + 1)?;
-    let (len, header) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..n {
-            len = (len << 8) | usize::from(*der.get(at + 2 + i)?);
-        }
-        (len, 2 + n)
-    };
-    let start = at + header;
-    Some((header, start..start.checked_add(len)?))
+    if first < 0x80 {
+        return Some((tag, 2, usize::from(first)));
+    }
+    let n = usize::from(first & 0x7f);
+    if n == 0 || n > 4 {
+        return None;
+    }
+    let len = der
+        .get(at + 2..at + 2 + n)?
+        .iter()
+        .fold(0usize, |len, &b| (len << 8) | usize::from(b));
+    Some((tag, 2 + n, len))
 }
