@@ -42,15 +42,7 @@ pub fn read_obeyed(path: &Path, max: u64) -> io::Result<Option<String>> {
     };
     check_obeyed(path, &file.metadata()?, false)?;
     check_obeyed_dir(path)?;
-    let mut text = String::new();
-    file.take(max + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > max {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{} is larger than {max} bytes", path.display()),
-        ));
-    }
-    Ok(Some(text))
+    read_capped(file, path, max).map(Some)
 }
 
 /// The directory of `path` and the one holding it, as [`read_obeyed`] says.
@@ -130,6 +122,12 @@ pub fn read_obeyed(path: &Path, max: u64) -> io::Result<Option<String>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
+    read_capped(file, path, max).map(Some)
+}
+
+/// The text of `file` (read from `path`), at most `max` bytes: more is an
+/// error, never a silent cut.
+fn read_capped(file: std::fs::File, path: &Path, max: u64) -> io::Result<String> {
     let mut text = String::new();
     file.take(max + 1).read_to_string(&mut text)?;
     if text.len() as u64 > max {
@@ -138,5 +136,5 @@ pub fn read_obeyed(path: &Path, max: u64) -> io::Result<Option<String>> {
             format!("{} is larger than {max} bytes", path.display()),
         ));
     }
-    Ok(Some(text))
+    Ok(text)
 }
