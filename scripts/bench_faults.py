@@ -85,20 +85,10 @@ class Fake:
                     fake.count += 1
                     n = fake.count
                     mode = fake.mode
-                if mode == "hang":
-                    time.sleep(3600)
+                answer = fake.respond(n, mode)
+                if answer is None:
                     return
-                if mode.startswith("slow:"):
-                    time.sleep(float(mode.split(":", 1)[1]))
-                    mode = "ok"
-                if mode == "throttle":
-                    status, body = 400, {"__type": "ThrottlingException", "message": "Rate exceeded"}
-                else:
-                    token = base64.b64encode(f"AWS:pw-{n}".encode()).decode()
-                    status, body = 200, {"authorizationData": [{
-                        "authorizationToken": token,
-                        "expiresAt": time.time() + 12 * 3600,
-                        "proxyEndpoint": f"https://{REGISTRY}"}]}
+                status, body = answer
                 data = json.dumps(body).encode()
                 try:
                     self.send_response(status)
@@ -113,6 +103,23 @@ class Fake:
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def respond(self, n, mode):
+        """The answer (HTTP status, JSON body) to request number `n` in
+        `mode`, after any delay the mode asks for; None to send nothing."""
+        if mode == "hang":
+            time.sleep(3600)
+            return None
+        if mode.startswith("slow:"):
+            time.sleep(float(mode.split(":", 1)[1]))
+            mode = "ok"
+        if mode == "throttle":
+            return 400, {"__type": "ThrottlingException", "message": "Rate exceeded"}
+        token = base64.b64encode(f"AWS:pw-{n}".encode()).decode()
+        return 200, {"authorizationData": [{
+            "authorizationToken": token,
+            "expiresAt": time.time() + 12 * 3600,
+            "proxyEndpoint": f"https://{REGISTRY}"}]}
 
     def set(self, mode):
         with self.lock:

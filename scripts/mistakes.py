@@ -17,19 +17,16 @@ never resolves), which asks the machine's resolver.
 Needs python3 and openssl; no root.
 """
 import argparse
-import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_faults import make_pki  # noqa: E402  (the same throwaway CA)
+import bench_faults  # noqa: E402  (the same fake API and throwaway CA)
+from bench_faults import make_pki  # noqa: E402
 
 ACCOUNT = "123456789012"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
@@ -48,54 +45,16 @@ ANSWERS = {
 }
 
 
-class Fake:
-    """A fake ECR API behind CONNECT: answers every request with `answer`."""
+class Fake(bench_faults.Fake):
+    """bench_faults' fake ECR behind CONNECT, answering every request with
+    the error its mode names (one of ANSWERS)."""
 
     def __init__(self, cert, key):
-        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.tls.load_cert_chain(cert, key)
-        self.answer = ANSWERS["denied"]
-        self.lock = threading.Lock()
-        fake = self
+        super().__init__(cert, key)
+        self.set("denied")
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_CONNECT(self):
-                self.send_response(200, "Connection established")
-                self.end_headers()
-                self.wfile.flush()
-                tls = fake.tls.wrap_socket(self.connection, server_side=True)
-                self.connection = tls
-                self.rfile = tls.makefile("rb")
-                self.wfile = tls.makefile("wb", buffering=0)
-                self.close_connection = False
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with fake.lock:
-                    status, body = fake.answer
-                data = json.dumps(body).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/x-amz-json-1.1")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def set(self, name):
-        with self.lock:
-            self.answer = ANSWERS[name]
+    def respond(self, n, mode):
+        return ANSWERS[mode]
 
 
 def write(path, text):
