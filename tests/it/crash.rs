@@ -8,7 +8,6 @@
 #![cfg(unix)]
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -238,10 +237,6 @@ fn assert_degraded(run: &Run, what: &str) {
         run.stderr.contains("warning"),
         "{what}: no warning on stderr: {run:#?}"
     );
-}
-
-fn set_mode(p: &Path, mode: u32) {
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
 /// The effective user id of this process, from a file it creates.

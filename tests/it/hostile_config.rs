@@ -15,17 +15,13 @@
 
 #![cfg(target_os = "linux")]
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use crate::common::*;
 
-/// The other local user who plants things.
-const ATTACKER: u32 = 4242;
-/// The user whose home it is.
-const VICTIM: u32 = 4343;
 /// No run of the helper may take longer than this (the test's own bound).
 const LIMIT: Duration = Duration::from_secs(25);
 /// The helper's deadline in these tests (`AWS_ECR_TIMEOUT`).
@@ -58,51 +54,8 @@ struct World {
     outside: PathBuf,
 }
 
-fn set_mode(p: &Path, mode: u32) {
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
-}
-
 fn chown(p: &Path, uid: u32) {
     std::os::unix::fs::lchown(p, Some(uid), Some(uid)).expect("chown");
-}
-
-fn setpriv_args(uid: u32) -> Vec<String> {
-    vec![
-        format!("--reuid={uid}"),
-        format!("--regid={uid}"),
-        "--clear-groups".into(),
-        "--".into(),
-    ]
-}
-
-/// The binary, where every user can run it: in place if they can reach it,
-/// else a copy in a 0755 directory (kept for the life of the test process).
-fn shared_binary() -> PathBuf {
-    static BIN_PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BIN_PATH
-        .get_or_init(|| {
-            let ok = Command::new("setpriv")
-                .args(setpriv_args(ATTACKER))
-                .args([BIN, "version"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if ok {
-                return PathBuf::from(BIN);
-            }
-            let dir = tempfile::Builder::new()
-                .prefix("ecr-login-hostile-bin")
-                .tempdir()
-                .expect("temp dir")
-                .keep();
-            set_mode(&dir, 0o755);
-            let copy = dir.join("docker-credential-ecr-login");
-            std::fs::copy(BIN, &copy).expect("copy the binary");
-            set_mode(&copy, 0o755);
-            copy
-        })
-        .clone()
 }
 
 impl World {
@@ -243,12 +196,6 @@ fn assert_refusal(run: &Run, path: &Path, why: &str, case: &str) {
         "{case}: took {:?}: {run:#?}",
         run.elapsed
     );
-}
-
-fn mkfifo(path: &Path) {
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
 }
 
 // ---------------------------------------------------------------------------

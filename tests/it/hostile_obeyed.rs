@@ -14,7 +14,7 @@
 
 use std::io::{BufReader, Write};
 use std::net::TcpListener;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -23,8 +23,6 @@ use std::time::{Duration, SystemTime};
 use crate::common::fake_ecr::iso8601;
 use crate::common::*;
 
-/// The other local user who plants things (when this runs as root).
-const ATTACKER: u32 = 4242;
 /// No run of the helper may take longer than this (the test's own bound).
 const LIMIT: Duration = Duration::from_secs(25);
 /// The helper's deadline in these tests (`AWS_ECR_TIMEOUT`).
@@ -33,10 +31,6 @@ const DEADLINE: Duration = Duration::from_secs(5);
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
-}
-
-fn set_mode(p: &Path, mode: u32) {
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
 /// A test environment with a deadline and a sticky world-writable `shared`
@@ -57,12 +51,7 @@ fn plant_fifo(path: &Path) {
     let setpriv = is_root() && Command::new("setpriv").arg("--version").output().is_ok();
     let mut cmd = if setpriv {
         let mut c = Command::new("setpriv");
-        c.args([
-            format!("--reuid={ATTACKER}"),
-            format!("--regid={ATTACKER}"),
-            "--clear-groups".into(),
-            "--".into(),
-        ]);
+        c.args(setpriv_args(ATTACKER));
         c.arg("mkfifo");
         c
     } else {
@@ -383,8 +372,6 @@ fn world_writable_own_cache_entry_is_not_read_and_is_replaced_atomically() {
     assert_eq!(again.secret(), run.secret());
     assert_eq!((env.ecr.count(), again.stderr.as_str()), (2, ""));
 }
-
-const MFA_CONFIG: &str = "[profile mfa]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/me\nduration_seconds = 900\n";
 
 fn with_mfa_profile(env: &mut TestEnv, source_akid: &str) {
     env.write(

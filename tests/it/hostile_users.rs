@@ -15,17 +15,13 @@
 #![cfg(target_os = "linux")]
 
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::common::*;
 
-/// The other local user who plants things.
-const ATTACKER: u32 = 4242;
-/// A second unprivileged user, the victim when root is not.
-const VICTIM: u32 = 4343;
 /// The password the attacker wants the victim to use.
 const PLANTED: &str = "ATTACKER-CHOSEN";
 /// No run of the helper may take longer than this (the test's own bound).
@@ -66,52 +62,8 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn set_mode(p: &Path, mode: u32) {
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
-}
-
 fn mode(p: &Path) -> u32 {
     std::fs::symlink_metadata(p).expect("stat").mode() & 0o7777
-}
-
-/// The binary, where every user can run it: in place if they can reach it,
-/// else a copy in a 0755 directory (kept for the life of the test process).
-fn shared_binary() -> PathBuf {
-    static BIN_PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BIN_PATH
-        .get_or_init(|| {
-            let ok = Command::new("setpriv")
-                .args(setpriv_args(ATTACKER))
-                .arg(BIN)
-                .arg("version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if ok {
-                return PathBuf::from(BIN);
-            }
-            let dir = tempfile::Builder::new()
-                .prefix("ecr-login-hostile-bin")
-                .tempdir()
-                .expect("temp dir")
-                .keep();
-            set_mode(&dir, 0o755);
-            let copy = dir.join("docker-credential-ecr-login");
-            std::fs::copy(BIN, &copy).expect("copy the binary");
-            set_mode(&copy, 0o755);
-            copy
-        })
-        .clone()
-}
-
-fn setpriv_args(uid: u32) -> Vec<String> {
-    vec![
-        format!("--reuid={uid}"),
-        format!("--regid={uid}"),
-        "--clear-groups".into(),
-        "--".into(),
-    ]
 }
 
 impl World {
@@ -270,12 +222,6 @@ fn assert_warned_once(run: &Run, path: &Path, why: &str, case: &str) {
         lines[0].contains(why),
         "{case}: should say {why:?}: {run:#?}"
     );
-}
-
-fn mkfifo(path: &Path) {
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
 }
 
 /// A victim-owned private cache with one good entry, made by a first `get`.
@@ -871,8 +817,6 @@ fn world_writable_entry_is_not_served() {
 
 // ---------------------------------------------------------------------------
 // MFA sessions.
-
-const MFA_CONFIG: &str = "[profile mfa]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/me\nduration_seconds = 900\n";
 
 fn planted_session(expires_at: u64) -> String {
     serde_json::json!({

@@ -5,6 +5,8 @@
 pub mod fake_ecr;
 pub mod fake_sso;
 pub mod http;
+#[cfg(unix)]
+pub mod others;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -15,6 +17,9 @@ use std::time::{Duration, Instant};
 pub use fake_ecr::{Call, FakeEcr, Reply};
 #[allow(unused_imports)]
 pub use fake_sso::FakeSso;
+#[cfg(unix)]
+#[allow(unused_imports)]
+pub use others::*;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_docker-credential-ecr-login");
