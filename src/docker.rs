@@ -219,17 +219,10 @@ fn read_login(input: &[u8]) -> Request {
 /// lines is the URL alone there too, while a second line of text (which it
 /// would glue onto the host) is refused. Bounded: the line is at most
 /// [`MAX_LINE`] bytes, and at most [`MAX_INPUT`] bytes are read.
-pub fn read_server_url(input: impl Read) -> Result<String> {
-    use std::io::BufRead;
-    let mut input = std::io::BufReader::new(input.take(MAX_INPUT));
-    let read_err = |e: std::io::Error| Error::io("cannot read stdin", e);
-    let mut url = Vec::new();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if input.read_until(b'\n', &mut line).map_err(read_err)? == 0 {
-            break;
-        }
+pub fn read_server_url(input: &[u8]) -> Result<String> {
+    let input = &input[..input.len().min(MAX_INPUT as usize)];
+    let mut url: &[u8] = &[];
+    for line in input.split_inclusive(|&b| b == b'\n') {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -245,10 +238,10 @@ pub fn read_server_url(input: impl Read) -> Result<String> {
                 MAX_LINE / 1024
             )));
         }
-        std::mem::swap(&mut url, &mut line);
+        url = line;
     }
     let text =
-        std::str::from_utf8(&url).map_err(|_| Error::Input("input is not valid UTF-8".into()))?;
+        std::str::from_utf8(url).map_err(|_| Error::Input("input is not valid UTF-8".into()))?;
     Ok(text.trim().to_string())
 }
 
